@@ -1,0 +1,97 @@
+"""mailprobe: check a mailbox's IMAP and SMTP settings stage by stage and say what failed.
+
+import mailprobe
+
+settings = mailprobe.InboxSettings(
+    email="alice@example.com",
+    password="...",
+    imap=mailprobe.ServerSettings(host="imap.example.com", port=993),
+    smtp=mailprobe.ServerSettings(host="smtp.example.com", port=587),
+)
+result = mailprobe.probe(settings, test_recipient="bcc@app.example")
+if not result.ok:
+    print(result.diagnosis.title, result.diagnosis.hints)
+"""
+
+from ._deadline import Deadline
+from ._enums import ErrorCategory, Security, Stage, StageStatus
+from ._errors import (
+    CapabilityError,
+    CertificateError,
+    DeadlineExceeded,
+    DisconnectedError,
+    HostNotFoundError,
+    MailprobeError,
+    NetworkError,
+    ProbeError,
+    ProtocolError,
+    RefusedError,
+    ReplyError,
+    RuleError,
+    SettingsError,
+    StartTLSError,
+    TLSError,
+)
+from ._models import Diagnosis, ErrorDetail, JSONValue, ProbeEvent, ProbeResult, StageResult
+from ._probe import probe
+from ._rules._builtin import any_of, builtin_rules, default_registry, when
+from ._rules._registry import Failure, Rule, RuleRegistry
+from ._settings import InboxSettings, ServerSettings
+from ._transports._base import (
+    ConnectionInfo,
+    Endpoint,
+    Folder,
+    ImapConnection,
+    SmtpConnection,
+    Transport,
+)
+from ._transports._stdlib import StdlibTransport
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CapabilityError",
+    "CertificateError",
+    "ConnectionInfo",
+    "Deadline",
+    "DeadlineExceeded",
+    "Diagnosis",
+    "DisconnectedError",
+    "Endpoint",
+    "ErrorCategory",
+    "ErrorDetail",
+    "Failure",
+    "Folder",
+    "HostNotFoundError",
+    "ImapConnection",
+    "InboxSettings",
+    "JSONValue",
+    "MailprobeError",
+    "NetworkError",
+    "ProbeError",
+    "ProbeEvent",
+    "ProbeResult",
+    "ProtocolError",
+    "RefusedError",
+    "ReplyError",
+    "Rule",
+    "RuleError",
+    "RuleRegistry",
+    "Security",
+    "ServerSettings",
+    "SettingsError",
+    "SmtpConnection",
+    "Stage",
+    "StageResult",
+    "StageStatus",
+    "StartTLSError",
+    "StdlibTransport",
+    "TLSError",
+    "Transport",
+    "__version__",
+    "any_of",
+    "builtin_rules",
+    "default_registry",
+    "probe",
+    "when",
+]

@@ -1,0 +1,181 @@
+"""Exceptions.
+
+``probe()`` raises only for misuse; what a server or the network does is recorded
+in the result. The tree::
+
+    MailprobeError
+    ├── SettingsError (ValueError)      bad settings or probe options, names the field
+    ├── RuleError (ValueError)          a rule registry used wrongly
+    └── ProbeError                      a stage failed; recorded, never raised by probe()
+        ├── NetworkError (ConnectionError)
+        │   ├── HostNotFoundError       DNS has no address for the host
+        │   ├── RefusedError            nothing listens on the port
+        │   └── DisconnectedError       the server closed or reset the connection
+        ├── DeadlineExceeded (TimeoutError)
+        ├── TLSError                    handshake failed for a reason other than trust
+        │   ├── CertificateError        the certificate is not trusted (``reason``)
+        │   └── StartTLSError           STARTTLS not offered or refused
+        ├── ReplyError                  the server answered a command with a refusal
+        ├── ProtocolError               the server's bytes are not the expected protocol
+        └── CapabilityError             something the probe needs is not offered
+
+Transports raise ``ProbeError`` subclasses; the default transport translates the
+standard library's exceptions into them in ``_transports/_translate.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+_IMAP_CODE = re.compile(r"^\[([A-Za-z0-9-]+)(?:[ \]])")
+_ENHANCED = re.compile(r"^([245]\.\d{1,3}\.\d{1,3})\b")
+
+
+class MailprobeError(Exception):
+    """Base of every exception this library raises or records."""
+
+
+class SettingsError(MailprobeError, ValueError):
+    """A setting or probe option is invalid. ``field`` names it."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+class RuleError(MailprobeError, ValueError):
+    """A rule registry was used wrongly (for instance an empty or duplicate rule id)."""
+
+
+class ProbeError(MailprobeError):
+    """A stage failed. Carries what the server said, where known, as data."""
+
+    #: The command that was being run, e.g. ``"LOGIN"``, ``"RCPT"``; ``None`` when connecting.
+    command: Optional[str] = None
+
+    def __init__(self, message: str, *, command: Optional[str] = None) -> None:
+        super().__init__(message)
+        if command is not None:
+            self.command = command
+
+
+class NetworkError(ProbeError, ConnectionError):
+    """The connection could not be made or was lost."""
+
+
+class HostNotFoundError(NetworkError):
+    """The host name does not resolve to an address."""
+
+
+class RefusedError(NetworkError):
+    """The host answered, but nothing accepts connections on that port."""
+
+
+class DisconnectedError(NetworkError):
+    """The server closed or reset the connection unexpectedly."""
+
+
+class DeadlineExceeded(ProbeError, TimeoutError):
+    """The probe's overall deadline passed. ``during`` says what was under way."""
+
+    def __init__(self, during: str, *, command: Optional[str] = None) -> None:
+        super().__init__(f"deadline exceeded while {during}", command=command)
+        self.during = during
+
+
+class TLSError(ProbeError):
+    """The TLS handshake failed. ``reason`` is a short slug such as ``"wrong_version"``."""
+
+    def __init__(self, message: str, *, reason: str = "handshake_failed") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class CertificateError(TLSError):
+    """The server's certificate is not trusted.
+
+    ``reason`` is one of ``self_signed``, ``unknown_ca``, ``expired``,
+    ``not_yet_valid``, ``hostname_mismatch`` or ``untrusted``.
+    """
+
+    def __init__(self, message: str, *, reason: str = "untrusted") -> None:
+        super().__init__(message, reason=reason)
+
+
+class StartTLSError(TLSError):
+    """STARTTLS was required but the server does not offer it or refused it."""
+
+    def __init__(self, message: str, *, reason: str = "not_offered") -> None:
+        super().__init__(message, reason=reason)
+        self.command = "STARTTLS"
+
+
+class ReplyError(ProbeError):
+    """The server refused a command.
+
+    ``status`` is the IMAP status (``NO``, ``BAD``, ``BYE``) or the SMTP reply code
+    as text; ``code`` the SMTP reply code; ``enhanced_status`` the RFC 3463 code
+    (``"5.7.8"``); ``response_code`` the IMAP response code (``"AUTHENTICATIONFAILED"``);
+    ``text`` the server's own words.
+    """
+
+    def __init__(
+        self,
+        *,
+        protocol: str,
+        command: Optional[str],
+        status: str,
+        text: str,
+        code: Optional[int] = None,
+        enhanced_status: Optional[str] = None,
+        response_code: Optional[str] = None,
+    ) -> None:
+        shown = f"{command} " if command else ""
+        super().__init__(
+            f"{protocol.upper()} {shown}refused: {status} {text}".rstrip(), command=command
+        )
+        self.protocol = protocol
+        self.status = status
+        self.text = text
+        self.code = code
+        self.enhanced_status = enhanced_status
+        self.response_code = response_code
+
+    @classmethod
+    def imap(cls, status: str, text: str, *, command: Optional[str] = None) -> ReplyError:
+        """An IMAP refusal; a leading ``[CODE]`` in ``text`` becomes ``response_code``."""
+        match = _IMAP_CODE.match(text)
+        return cls(
+            protocol="imap",
+            command=command,
+            status=status.upper(),
+            text=text,
+            response_code=match.group(1).upper() if match else None,
+        )
+
+    @classmethod
+    def smtp(cls, code: int, text: str, *, command: Optional[str] = None) -> ReplyError:
+        """An SMTP refusal; a leading ``x.y.z`` in ``text`` becomes ``enhanced_status``."""
+        match = _ENHANCED.match(text)
+        return cls(
+            protocol="smtp",
+            command=command,
+            status=str(code),
+            text=text,
+            code=code,
+            enhanced_status=match.group(1) if match else None,
+        )
+
+
+class ProtocolError(ProbeError):
+    """The server sent something that is not the protocol expected on this port."""
+
+
+class CapabilityError(ProbeError):
+    """Something the probe needs is not offered. ``missing`` names what."""
+
+    def __init__(self, message: str, *, missing: tuple[str, ...], command: Optional[str] = None):
+        super().__init__(message, command=command)
+        self.missing = missing

@@ -1,0 +1,209 @@
+"""Frozen result values: what each stage did, what went wrong and what to do about it."""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Iterable, Mapping
+from typing import Any, Optional, Union
+
+import attrs
+from typing_extensions import Literal, TypeAlias
+
+from ._enums import ErrorCategory, Stage, StageStatus
+from ._errors import CapabilityError, DeadlineExceeded, ProbeError, ReplyError, TLSError
+
+#: A JSON-safe value as stored in ``StageResult.details`` (sequences are tuples).
+JSONValue: TypeAlias = Union[
+    None, bool, int, float, str, "tuple[JSONValue, ...]", "Mapping[str, JSONValue]"
+]
+
+
+def freeze(value: Any) -> JSONValue:
+    """A deep read-only copy: mappings become mapping proxies, lists become tuples."""
+    if isinstance(value, Mapping):
+        return types.MappingProxyType({str(k): freeze(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value) if isinstance(value, (set, frozenset)) else value
+        return tuple(freeze(v) for v in items)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def thaw(value: JSONValue) -> Any:
+    """The plain ``dict``/``list`` form of a frozen value, for ``json.dumps``."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [thaw(v) for v in value]
+    return value
+
+
+def str_tuple(value: Iterable[str]) -> tuple[str, ...]:
+    """Converter: any iterable of strings as a tuple."""
+    return tuple(value)
+
+
+def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, JSONValue]:
+    frozen = freeze(value)
+    assert isinstance(frozen, Mapping)
+    return frozen
+
+
+@attrs.frozen(kw_only=True)
+class ErrorDetail:
+    """What failed, as data: the exception's type and message and the server's reply."""
+
+    type: str
+    message: str
+    command: Optional[str] = None
+    code: Optional[int] = None
+    enhanced_status: Optional[str] = None
+    response_code: Optional[str] = None
+    server_text: Optional[str] = None
+
+    @classmethod
+    def from_exception(cls, exc: BaseException) -> ErrorDetail:
+        """Describe ``exc``; only ``ProbeError`` messages are kept verbatim."""
+        if not isinstance(exc, ProbeError):
+            # An unexpected exception's text may quote its input (a password,
+            # say), so only its type is kept.
+            return cls(type=type(exc).__name__, message="unexpected error in the transport")
+        reply = exc if isinstance(exc, ReplyError) else None
+        return cls(
+            type=type(exc).__name__,
+            message=str(exc),
+            command=exc.command,
+            code=reply.code if reply else None,
+            enhanced_status=reply.enhanced_status if reply else None,
+            response_code=reply.response_code if reply else None,
+            server_text=reply.text if reply else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe ``dict`` with every field."""
+        return attrs.asdict(self)
+
+
+def _title(instance: Diagnosis) -> str:
+    return instance.category.label
+
+
+@attrs.frozen(kw_only=True)
+class Diagnosis:
+    """Why a stage failed and what a person can do about it.
+
+    ``category`` is the support-guide name of the error, ``cause`` a finer slug
+    (``"invalid_credentials"``), ``hints`` concrete steps in order, ``rule_id``
+    the rule that decided.
+    """
+
+    category: ErrorCategory
+    cause: str
+    hints: tuple[str, ...] = attrs.field(default=(), converter=str_tuple)
+    links: tuple[str, ...] = attrs.field(default=(), converter=str_tuple)
+    title: str = attrs.field(default=attrs.Factory(_title, takes_self=True))
+    rule_id: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe ``dict`` with every field."""
+        return {
+            "category": self.category.value,
+            "cause": self.cause,
+            "title": self.title,
+            "hints": list(self.hints),
+            "links": list(self.links),
+            "rule_id": self.rule_id,
+        }
+
+
+@attrs.frozen(kw_only=True)
+class StageResult:
+    """One stage's outcome. ``details`` is a read-only, JSON-safe mapping of what was seen."""
+
+    stage: Stage
+    status: StageStatus
+    duration: float = 0.0
+    error: Optional[ErrorDetail] = None
+    diagnosis: Optional[Diagnosis] = None
+    details: Mapping[str, JSONValue] = attrs.field(
+        factory=dict, converter=_frozen_mapping, hash=False
+    )
+
+    @property
+    def passed(self) -> bool:
+        return self.status is StageStatus.PASSED
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe ``dict`` with every field."""
+        return {
+            "stage": self.stage.value,
+            "status": self.status.value,
+            "duration": round(self.duration, 6),
+            "error": self.error.to_dict() if self.error else None,
+            "diagnosis": self.diagnosis.to_dict() if self.diagnosis else None,
+            "details": thaw(self.details),
+        }
+
+
+def _stage_tuple(value: Iterable[StageResult]) -> tuple[StageResult, ...]:
+    return tuple(value)
+
+
+@attrs.frozen(kw_only=True)
+class ProbeResult:
+    """All six stages in canonical order and the diagnosis of the first failure."""
+
+    stages: tuple[StageResult, ...] = attrs.field(converter=_stage_tuple)
+    duration: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when no stage failed (skipped stages do not count as failures)."""
+        return all(s.status is not StageStatus.FAILED for s in self.stages)
+
+    @property
+    def diagnosis(self) -> Optional[Diagnosis]:
+        """The first failed stage's diagnosis, in canonical stage order."""
+        for result in self.stages:
+            if result.diagnosis is not None:
+                return result.diagnosis
+        return None
+
+    def stage(self, stage: Stage) -> StageResult:
+        """The result of ``stage``."""
+        for result in self.stages:
+            if result.stage is stage:
+                return result
+        raise KeyError(stage)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe ``dict`` with stable keys; holds no secret."""
+        diagnosis = self.diagnosis
+        return {
+            "ok": self.ok,
+            "duration": round(self.duration, 6),
+            "diagnosis": diagnosis.to_dict() if diagnosis else None,
+            "stages": [s.to_dict() for s in self.stages],
+        }
+
+
+@attrs.frozen(kw_only=True)
+class ProbeEvent:
+    """Sent to ``on_event`` when a stage starts (``result`` is None) and when it ends."""
+
+    stage: Stage
+    kind: Literal["started", "finished"]
+    result: Optional[StageResult] = None
+
+
+def error_summary(exc: ProbeError) -> str:
+    """One short line for logs: the exception type and what it said."""
+    extra = ""
+    if isinstance(exc, TLSError):
+        extra = f" [{exc.reason}]"
+    elif isinstance(exc, DeadlineExceeded):
+        extra = f" [{exc.during}]"
+    elif isinstance(exc, CapabilityError):
+        extra = f" [missing {', '.join(exc.missing)}]"
+    return f"{type(exc).__name__}{extra}: {exc}"

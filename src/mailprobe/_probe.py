@@ -1,0 +1,451 @@
+"""The stage runner: ``probe()`` runs the IMAP and SMTP legs and assembles the result."""
+
+from __future__ import annotations
+
+import enum
+import logging
+import os
+import queue
+import ssl
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any, Callable, Optional, TypeVar, Union
+
+import attrs
+
+from ._deadline import Deadline
+from ._enums import IMAP_STAGES, SMTP_STAGES, Security, Stage, StageStatus
+from ._errors import CapabilityError, CertificateError, SettingsError
+from ._message import build_test_message, envelope_address
+from ._models import ErrorDetail, ProbeEvent, ProbeResult, StageResult
+from ._rules._builtin import default_registry
+from ._rules._registry import Failure, RuleRegistry
+from ._settings import InboxSettings, ServerSettings, check_address, check_text, check_timeout
+from ._tls import unverified_context, verifying_context
+from ._transports._base import (
+    ConnectionInfo,
+    Endpoint,
+    Folder,
+    ImapConnection,
+    SmtpConnection,
+    Transport,
+)
+from ._transports._stdlib import StdlibTransport
+
+logger = logging.getLogger("mailprobe")
+T = TypeVar("T")
+EventHandler = Callable[[ProbeEvent], None]
+_MASK = "********"
+_SENT_NAMES = (
+    "sent",
+    "sent items",
+    "sent messages",
+    "sent mail",
+    "gesendet",
+    "gesendete elemente",
+    "envoyés",
+    "éléments envoyés",
+    "enviados",
+    "inviata",
+)
+
+
+def probe(
+    settings: InboxSettings,
+    /,
+    *,
+    test_recipient: Optional[str] = None,
+    timeout: float = 30.0,
+    ca_file: Optional[str] = None,
+    ssl_context: Optional[ssl.SSLContext] = None,
+    rules: Optional[RuleRegistry] = None,
+    transport: Optional[Transport] = None,
+    on_event: Optional[EventHandler] = None,
+    required_capabilities: Iterable[str] = (),
+) -> ProbeResult:
+    """Check ``settings`` stage by stage and explain the first failure.
+
+    ``test_recipient`` receives the test email as a blind copy (None skips that
+    stage). ``timeout`` is one deadline for the whole probe. ``ca_file`` adds a PEM
+    bundle to the trusted authorities (certifi's by default); ``ssl_context``
+    replaces the verifying context altogether. ``rules`` classifies failures
+    (``default_registry()`` when None); ``transport`` carries the protocol (the
+    standard library's when None); ``on_event`` is called in this thread when a
+    stage starts and ends; ``required_capabilities`` are IMAP capabilities the
+    app needs. Server and network problems never raise: they are in the result.
+
+    Raises ``SettingsError`` (a ``ValueError``) for invalid options.
+    """
+    run = _Run.prepare(
+        settings,
+        test_recipient=test_recipient,
+        timeout=timeout,
+        ca_file=ca_file,
+        ssl_context=ssl_context,
+        rules=rules,
+        transport=transport,
+        required_capabilities=required_capabilities,
+    )
+    return run.execute(on_event)
+
+
+@attrs.define
+class _Run:
+    """One probe in progress: validated options, the deadline and the results so far."""
+
+    settings: InboxSettings
+    test_recipient: Optional[str]
+    timeout: float
+    verifying: ssl.SSLContext
+    rules: RuleRegistry
+    transport: Transport
+    required: tuple[str, ...]
+    deadline: Optional[Deadline] = None
+    events: queue.Queue[Union[ProbeEvent, None]] = attrs.field(factory=queue.Queue)
+    results: dict[Stage, StageResult] = attrs.field(factory=dict)
+    capabilities: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
+
+    @classmethod
+    def prepare(
+        cls,
+        settings: InboxSettings,
+        *,
+        test_recipient: Optional[str],
+        timeout: float,
+        ca_file: Optional[str],
+        ssl_context: Optional[ssl.SSLContext],
+        rules: Optional[RuleRegistry],
+        transport: Optional[Transport],
+        required_capabilities: Iterable[str],
+    ) -> _Run:
+        if not isinstance(settings, InboxSettings):
+            raise SettingsError("settings", f"must be InboxSettings, not {type(settings).__name__}")
+        if test_recipient is not None:
+            test_recipient = check_address("test_recipient", test_recipient)
+        if ssl_context is not None and ca_file is not None:
+            raise SettingsError("ca_file", "give ca_file or ssl_context, not both")
+        if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
+            raise SettingsError("ssl_context", "must be an ssl.SSLContext")
+        if ca_file is not None:
+            ca_file = check_text(
+                "ca_file", os.fspath(ca_file) if isinstance(ca_file, os.PathLike) else ca_file
+            )
+        if rules is not None and not isinstance(rules, RuleRegistry):
+            raise SettingsError("rules", f"must be a RuleRegistry, not {type(rules).__name__}")
+        if isinstance(required_capabilities, str):
+            raise SettingsError("required_capabilities", "must be a collection of names, not a str")
+        required = tuple(
+            check_text("required_capabilities", c).upper() for c in required_capabilities
+        )
+        return cls(
+            settings=settings,
+            test_recipient=test_recipient,
+            timeout=check_timeout("timeout", timeout),
+            verifying=ssl_context or verifying_context(ca_file),
+            rules=rules if rules is not None else default_registry(),
+            transport=transport if transport is not None else StdlibTransport(),
+            required=required,
+        )
+
+    # -- orchestration -------------------------------------------------------
+    def execute(self, on_event: Optional[EventHandler]) -> ProbeResult:
+        started = time.monotonic()
+        self.deadline = Deadline(self.timeout)
+        legs = [
+            threading.Thread(target=self._leg, args=(fn,), name=f"mailprobe-{name}", daemon=True)
+            for name, fn in (("imap", self._imap_leg), ("smtp", self._smtp_leg))
+        ]
+        try:
+            for leg in legs:
+                leg.start()
+            finished = 0
+            while finished < len(legs):
+                event = self.events.get()
+                if event is None:
+                    finished += 1
+                elif on_event is not None:
+                    on_event(event)
+        except BaseException:
+            self.deadline.expire()  # stop the legs, then let the caller's error through
+            raise
+        finally:
+            for leg in legs:
+                leg.join()
+            self.deadline.close()
+        stages = [self.results[s] for s in (*IMAP_STAGES, *SMTP_STAGES)]
+        return ProbeResult(stages=stages, duration=time.monotonic() - started)
+
+    def _leg(self, body: Callable[[], None]) -> None:
+        try:
+            body()
+        finally:
+            self.events.put(None)
+
+    def _record(self, result: StageResult) -> None:
+        self.results[result.stage] = result
+        if result.status is StageStatus.FAILED and result.diagnosis is not None:
+            logger.info(
+                "%s failed in %.3fs: %s (%s)",
+                result.stage.value,
+                result.duration,
+                result.diagnosis.category.value,
+                result.diagnosis.cause,
+            )
+        else:
+            logger.info("%s %s in %.3fs", result.stage.value, result.status.value, result.duration)
+        self.events.put(ProbeEvent(stage=result.stage, kind="finished", result=result))
+
+    def _skip_rest(self, stages: tuple[Stage, ...], reason: str) -> None:
+        for stage in stages:
+            if stage not in self.results:
+                self._record(
+                    StageResult(stage=stage, status=StageStatus.SKIPPED, details={"reason": reason})
+                )
+
+    def _stage(
+        self, stage: Stage, server: ServerSettings, body: Callable[[dict[str, Any]], T]
+    ) -> Optional[T]:
+        """Run one stage; None when it failed (its result is recorded either way)."""
+        self.events.put(ProbeEvent(stage=stage, kind="started"))
+        details: dict[str, Any] = {}
+        started = time.monotonic()
+        try:
+            value = body(details)
+        except Exception as exc:
+            duration = time.monotonic() - started
+            login, _secret = self.settings.login_for(server)
+            failure = Failure(
+                stage=stage,
+                error=exc,
+                host=server.host,
+                port=server.port,
+                security=server.security,
+                login=login,
+                email=self.settings.email,
+                test_recipient=self.test_recipient,
+                capabilities=self.capabilities.get(stage.protocol, ()),
+            )
+            result = StageResult(
+                stage=stage,
+                status=StageStatus.FAILED,
+                duration=duration,
+                error=ErrorDetail.from_exception(exc),
+                diagnosis=self.rules.classify(failure),
+                details=details,
+            )
+            self._record(self._scrub(result, server))
+            return None
+        result = StageResult(
+            stage=stage,
+            status=StageStatus.PASSED,
+            duration=time.monotonic() - started,
+            details=details,
+        )
+        self._record(self._scrub(result, server))
+        return value
+
+    def _scrub(self, result: StageResult, server: ServerSettings) -> StageResult:
+        """Mask the password wherever a server or an error may have echoed it."""
+        secrets = {p for p in (self.settings.password, server.password) if p}
+        if not secrets:
+            return result
+
+        def clean(value: Any) -> Any:
+            if isinstance(value, enum.Enum):
+                return value
+            if isinstance(value, str):
+                for secret in secrets:
+                    value = value.replace(secret, _MASK)
+                return value
+            if isinstance(value, Mapping):
+                return {k: clean(v) for k, v in value.items()}
+            if isinstance(value, tuple):
+                return tuple(clean(v) for v in value)
+            if attrs.has(type(value)):
+                return attrs.evolve(
+                    value,
+                    **{
+                        a.name: clean(getattr(value, a.name))
+                        for a in attrs.fields(type(value))
+                        if a.init and a.name != "stage"
+                    },
+                )
+            return value
+
+        scrubbed: StageResult = clean(result)
+        return scrubbed
+
+    # -- connecting ----------------------------------------------------------
+    def _connect(
+        self,
+        server: ServerSettings,
+        opener: Callable[[Endpoint, Deadline], T],
+        details: dict[str, Any],
+    ) -> T:
+        assert self.deadline is not None
+        tls = server.security is not Security.NONE
+        endpoint = Endpoint(
+            host=server.host,
+            port=server.port,
+            security=server.security,
+            tls_context=self.verifying if tls else None,
+        )
+        details.update(host=server.host, port=server.port, security=server.security.value)
+        try:
+            conn = opener(endpoint, self.deadline)
+            if tls:
+                details["certificate_trusted"] = True
+        except CertificateError as exc:
+            if not self.settings.allow_untrusted_certificate:
+                raise
+            # The user allowed it: go on unverified, but say what was wrong.
+            details.update(
+                certificate_trusted=False,
+                certificate_problem=exc.reason,
+                certificate_error=str(exc),
+            )
+            conn = opener(attrs.evolve(endpoint, tls_context=unverified_context()), self.deadline)
+        info: ConnectionInfo = getattr(conn, "info")  # noqa: B009
+        details.update(_info_details(info))
+        return conn
+
+    # -- the IMAP leg --------------------------------------------------------
+    def _imap_leg(self) -> None:
+        server = self.settings.imap
+        conn: Optional[ImapConnection] = None
+        try:
+            conn = self._stage(
+                Stage.IMAP_CONNECT,
+                server,
+                lambda d: self._connect(server, self.transport.connect_imap, d),
+            )
+            if conn is None:
+                return
+            self.capabilities["imap"] = conn.info.capabilities
+            username, password = self.settings.login_for(server)
+            c = conn
+            if (
+                self._stage(
+                    Stage.IMAP_LOGIN, server, lambda d: _imap_login(c, username, password, d)
+                )
+                is None
+            ):
+                return
+            self._stage(Stage.IMAP_VALIDATE, server, lambda d: self._imap_validate(c, d))
+        finally:
+            if conn is not None:
+                conn.close()
+            self._skip_rest(IMAP_STAGES, "an earlier IMAP stage failed")
+
+    def _imap_validate(self, conn: ImapConnection, details: dict[str, Any]) -> bool:
+        caps = conn.capabilities()
+        self.capabilities["imap"] = caps
+        upper = {c.upper() for c in caps}
+        details["capabilities"] = list(caps)
+        version = next((v for v in ("IMAP4rev2", "IMAP4rev1") if v.upper() in upper), None)
+        if version is None:
+            raise CapabilityError(
+                "the server speaks neither IMAP4rev1 nor IMAP4rev2",
+                missing=("IMAP4rev1",),
+                command="CAPABILITY",
+            )
+        details["imap_version"] = version
+        inbox = conn.examine("INBOX")
+        details["inbox"] = dict(inbox)
+        folders = conn.list_folders()
+        details["folder_count"] = len(folders)
+        details["folders"] = [f.name for f in folders[:200]]
+        details["sent_folder"] = find_sent_folder(folders)
+        missing = [c for c in self.required if c not in upper]
+        details["missing_capabilities"] = missing
+        if missing:
+            raise CapabilityError(
+                f"the server does not offer {', '.join(missing)}",
+                missing=tuple(missing),
+                command="CAPABILITY",
+            )
+        return True
+
+    # -- the SMTP leg --------------------------------------------------------
+    def _smtp_leg(self) -> None:
+        server = self.settings.smtp
+        conn: Optional[SmtpConnection] = None
+        try:
+            conn = self._stage(
+                Stage.SMTP_CONNECT,
+                server,
+                lambda d: self._connect(server, self.transport.connect_smtp, d),
+            )
+            if conn is None:
+                return
+            self.capabilities["smtp"] = conn.info.capabilities
+            username, password = self.settings.login_for(server)
+            c = conn
+            if (
+                self._stage(
+                    Stage.SMTP_LOGIN, server, lambda d: _smtp_login(c, username, password, d)
+                )
+                is None
+            ):
+                return
+            if self.test_recipient is None:
+                self._skip_rest(SMTP_STAGES, "no test recipient was given")
+                return
+            recipient = self.test_recipient
+            self._stage(Stage.TEST_EMAIL, server, lambda d: self._send(c, recipient, d))
+        finally:
+            if conn is not None:
+                conn.close()
+            self._skip_rest(SMTP_STAGES, "an earlier SMTP stage failed")
+
+    def _send(self, conn: SmtpConnection, recipient: str, details: dict[str, Any]) -> bool:
+        sender = self.settings.email
+        message, message_id = build_test_message(sender)
+        details.update(message_id=message_id, sender=sender, recipient=recipient)
+        details["server_reply"] = conn.send(
+            envelope_address(sender), [envelope_address(recipient)], message
+        )
+        return True
+
+
+def _info_details(info: ConnectionInfo) -> dict[str, Any]:
+    details: dict[str, Any] = {
+        "greeting": info.greeting,
+        "capabilities": list(info.capabilities),
+        "auth_mechanisms": list(info.auth_mechanisms),
+        "local_address": info.local_address,
+        "peer_address": info.peer_address,
+    }
+    if info.tls:
+        details.update(info.tls)
+    return details
+
+
+def _imap_login(
+    conn: ImapConnection, username: str, password: str, details: dict[str, Any]
+) -> bool:
+    details["login"] = username
+    details["method"] = conn.login(username, password)
+    return True
+
+
+def _smtp_login(
+    conn: SmtpConnection, username: str, password: str, details: dict[str, Any]
+) -> bool:
+    details["login"] = username
+    details["method"] = conn.login(username, password)
+    return True
+
+
+def find_sent_folder(folders: Iterable[Folder]) -> Optional[str]:
+    """The folder flagged ``\\Sent`` (RFC 6154), else the first with a usual Sent name."""
+    folders = list(folders)
+    for folder in folders:
+        if any(flag.lower() == "\\sent" for flag in folder.flags):
+            return folder.name
+    for folder in folders:
+        leaf = folder.name.rsplit(folder.delimiter, 1)[-1] if folder.delimiter else folder.name
+        if leaf.lower() in _SENT_NAMES:
+            return folder.name
+    return None

@@ -1,0 +1,1 @@
+"""Failure classification: the rule registry and the built-in rules."""

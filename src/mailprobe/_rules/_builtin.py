@@ -1,0 +1,309 @@
+"""The built-in rules, written as data: a matcher, a cause and (sometimes) a category.
+
+Matchers are small and composable (``when(...)``); every rule here is covered by
+table tests of real server replies in ``tests/test_rules.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Callable, Optional, Union
+
+import attrs
+
+from .._enums import ErrorCategory, Security, Stage
+from .._errors import (
+    CapabilityError,
+    CertificateError,
+    DeadlineExceeded,
+    DisconnectedError,
+    HostNotFoundError,
+    NetworkError,
+    ProtocolError,
+    RefusedError,
+    ReplyError,
+    StartTLSError,
+    TLSError,
+)
+from .._models import Diagnosis
+from ._hints import hints_for
+from ._registry import Failure, Rule, RuleRegistry
+
+Matcher = Callable[[Failure], bool]
+
+CONNECT = frozenset({Stage.IMAP_CONNECT, Stage.SMTP_CONNECT})
+LOGIN = frozenset({Stage.IMAP_LOGIN, Stage.SMTP_LOGIN})
+VALIDATE = frozenset({Stage.IMAP_VALIDATE})
+SEND = frozenset({Stage.TEST_EMAIL})
+
+
+def when(
+    *,
+    errors: tuple[type[BaseException], ...] = (),
+    codes: Iterable[int] = (),
+    enhanced: Iterable[str] = (),
+    response_codes: Iterable[str] = (),
+    commands: Iterable[str] = (),
+    text: Optional[str] = None,
+    test: Optional[Matcher] = None,
+) -> Matcher:
+    """A matcher true when every given criterion holds (criteria left out always hold).
+
+    ``text`` is a case-insensitive regular expression searched in the server's words.
+    """
+    code_set, enhanced_set = frozenset(codes), frozenset(enhanced)
+    response_set, command_set = frozenset(response_codes), frozenset(commands)
+    pattern = re.compile(text, re.I) if text else None
+
+    def match(f: Failure) -> bool:
+        return (
+            (not errors or isinstance(f.error, errors))
+            and (not code_set or f.code in code_set)
+            and (not enhanced_set or f.enhanced_status in enhanced_set)
+            and (not response_set or f.response_code in response_set)
+            and (not command_set or f.command in command_set)
+            and (pattern is None or bool(pattern.search(f.text)))
+            and (test is None or test(f))
+        )
+
+    return match
+
+
+def any_of(*matchers: Matcher) -> Matcher:
+    """A matcher true when one of ``matchers`` is."""
+    return lambda f: any(m(f) for m in matchers)
+
+
+Cause = Union[str, Callable[[Failure], str]]
+
+
+@attrs.frozen
+class _Spec:
+    id: str
+    priority: int
+    match: Matcher
+    cause: Cause
+    stages: Optional[frozenset[Stage]] = None
+    category: Optional[ErrorCategory] = None
+
+    def check(self, failure: Failure) -> Optional[Diagnosis]:
+        if not self.match(failure):
+            return None
+        cause = self.cause(failure) if callable(self.cause) else self.cause
+        return Diagnosis(
+            category=self.category or ErrorCategory.for_stage(failure.stage),
+            cause=cause,
+            hints=hints_for(cause, failure),
+        )
+
+    def rule(self) -> Rule:
+        return Rule(id=self.id, check=self.check, priority=self.priority, stages=self.stages)
+
+
+def _cert_cause(f: Failure) -> str:
+    reason = f.error.reason if isinstance(f.error, CertificateError) else "untrusted"
+    return f"cert_{reason}"
+
+
+_TLS_PORTS = {993, 465}
+_PLAIN_PORTS = {143, 587, 25}
+
+
+def _silent_mode_mismatch(f: Failure) -> bool:
+    # A plain client waits for a greeting a TLS port never sends, and a TLS client
+    # waits for a handshake a plain port never answers (RFC 8314 section 3).
+    if not isinstance(f.error, DeadlineExceeded):
+        return False
+    if "greeting" not in f.error.during and "TLS" not in f.error.during:
+        return False
+    if f.security is Security.TLS:
+        return f.port in _PLAIN_PORTS
+    return f.port in _TLS_PORTS
+
+
+def _logindisabled(f: Failure) -> bool:
+    return isinstance(f.error, CapabilityError) and "LOGINDISABLED" in f.capabilities
+
+
+_SPECS = (
+    _Spec(
+        "tls.certificate",
+        100,
+        when(errors=(CertificateError,)),
+        _cert_cause,
+        category=ErrorCategory.UNAUTHORIZED_SSL_CERT_NOT_TRUSTED,
+    ),
+    # Gmail: "534-5.7.9 Application-specific password required"; IMAP:
+    # "[ALERT] Application-specific password required: https://support.google.com/..."
+    _Spec(
+        "auth.app_password",
+        90,
+        any_of(
+            when(
+                text=r"application[- ]specific password|app[- ]password|"
+                r"InvalidSecondFactor"
+            ),
+            when(codes=(534,), enhanced=("5.7.9",)),
+        ),
+        "app_password_required",
+        category=ErrorCategory.UNAUTHORIZED_APP_PASSWORD_REQUIRED,
+    ),
+    _Spec(
+        "tls.mode_mismatch",
+        85,
+        any_of(
+            when(
+                errors=(TLSError,), test=lambda f: getattr(f.error, "reason", "") == "wrong_version"
+            ),
+            _silent_mode_mismatch,
+        ),
+        "tls_mode_mismatch",
+        stages=CONNECT,
+    ),
+    _Spec("net.timeout", 80, when(errors=(DeadlineExceeded,)), "timeout"),
+    _Spec(
+        "auth.plaintext_disabled",
+        60,
+        any_of(
+            _logindisabled,
+            when(response_codes=("PRIVACYREQUIRED",)),
+            when(codes=(538,)),
+            when(enhanced=("5.7.11",)),
+            when(
+                text=r"must issue a STARTTLS|STARTTLS first|plaintext auth\w* "
+                r"(disallowed|disabled|not allowed)"
+            ),
+        ),
+        "plaintext_auth_disabled",
+        stages=LOGIN,
+    ),
+    _Spec(
+        "send.relay_denied",
+        60,
+        when(
+            errors=(ReplyError,),
+            text=r"relay(ing)? (access )?(denied|not permitted)|"
+            r"unable to relay|not permitted to relay",
+        ),
+        "relay_denied",
+        stages=SEND,
+    ),
+    # Postfix reject_sender_login_mismatch: "553 5.7.1 <x>: Sender address rejected:
+    # not owned by user y"; Exchange Online: "550 5.7.60 SMTP; Client does not have
+    # permissions to send as this sender".
+    _Spec(
+        "send.sender_not_allowed",
+        60,
+        any_of(
+            when(
+                errors=(ReplyError,),
+                text=r"not owned by (auth )?user|"
+                r"SendAsDenied|not allowed to send (as|on behalf)|"
+                r"permissions? to send as",
+            ),
+            when(enhanced=("5.7.60",)),
+        ),
+        "sender_not_allowed",
+        stages=SEND,
+    ),
+    _Spec(
+        "auth.invalid_credentials",
+        50,
+        any_of(
+            when(response_codes=("AUTHENTICATIONFAILED",)),
+            when(
+                errors=(ReplyError,),
+                commands=("LOGIN", "AUTHENTICATE"),
+                test=lambda f: f.status == "NO",
+            ),
+            when(codes=(535,)),
+            when(enhanced=("5.7.8",)),
+        ),
+        "invalid_credentials",
+        stages=LOGIN,
+    ),
+    _Spec(
+        "auth.mechanism",
+        40,
+        any_of(when(errors=(CapabilityError,)), when(codes=(504,))),
+        "auth_mechanism_unsupported",
+        stages=LOGIN,
+    ),
+    _Spec(
+        "validate.capability",
+        40,
+        when(errors=(CapabilityError,)),
+        "missing_capability",
+        stages=VALIDATE,
+    ),
+    _Spec(
+        "validate.inbox",
+        40,
+        when(errors=(ReplyError,), commands=("EXAMINE", "SELECT")),
+        "inbox_unavailable",
+        stages=VALIDATE,
+    ),
+    _Spec(
+        "validate.list",
+        40,
+        when(errors=(ReplyError,), commands=("LIST",)),
+        "folders_unavailable",
+        stages=VALIDATE,
+    ),
+    _Spec(
+        "send.recipient_rejected",
+        40,
+        when(errors=(ReplyError,), commands=("RCPT",)),
+        "recipient_rejected",
+        stages=SEND,
+    ),
+    _Spec(
+        "send.sender_rejected",
+        40,
+        when(errors=(ReplyError,), commands=("MAIL",)),
+        "sender_rejected",
+        stages=SEND,
+    ),
+    _Spec(
+        "send.message_rejected",
+        40,
+        when(errors=(ReplyError,), commands=("DATA",)),
+        "message_rejected",
+        stages=SEND,
+    ),
+    _Spec(
+        "connect.rejected",
+        30,
+        when(errors=(ReplyError,)),
+        "server_rejected_connection",
+        stages=CONNECT,
+    ),
+    _Spec("net.dns", 30, when(errors=(HostNotFoundError,)), "dns_not_found"),
+    _Spec("net.refused", 30, when(errors=(RefusedError,)), "connection_refused"),
+    _Spec("net.disconnected", 30, when(errors=(DisconnectedError,)), "server_disconnected"),
+    _Spec("tls.starttls", 30, when(errors=(StartTLSError,)), "starttls_unavailable"),
+    _Spec(
+        "tls.version",
+        30,
+        when(
+            errors=(TLSError,), test=lambda f: getattr(f.error, "reason", "") == "protocol_version"
+        ),
+        "tls_version_unsupported",
+    ),
+    _Spec("net.unreachable", 20, when(errors=(NetworkError,)), "network_unreachable"),
+    _Spec("tls.handshake", 20, when(errors=(TLSError,)), "tls_handshake_failed"),
+    _Spec(
+        "protocol.mismatch", 20, when(errors=(ProtocolError,)), "protocol_mismatch", stages=CONNECT
+    ),
+)
+
+
+def builtin_rules() -> tuple[Rule, ...]:
+    """The built-in rules, freshly made."""
+    return tuple(spec.rule() for spec in _SPECS)
+
+
+def default_registry() -> RuleRegistry:
+    """A new registry holding the built-in rules; add your own to it or to a ``copy()``."""
+    return RuleRegistry(builtin_rules())

@@ -1,0 +1,176 @@
+"""What a person typed into the connection form, validated at construction."""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+from typing import Optional
+
+import attrs
+
+from ._enums import Security
+from ._errors import SettingsError
+
+_FORBIDDEN = re.compile(r"[\r\n\x00]")
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
+_MAX_ADDRESS = 254
+
+
+def check_text(field: str, value: object, *, secret: bool = False) -> str:
+    """A non-empty string without CR, LF or NUL (which would let it inject commands)."""
+    if not isinstance(value, str):
+        raise SettingsError(field, f"must be a string, not {type(value).__name__}")
+    if not value:
+        raise SettingsError(field, "must not be empty")
+    if _FORBIDDEN.search(value):
+        # Never echo the value: it may be a password.
+        shown = "" if secret else f" ({value!r})"
+        raise SettingsError(field, f"must not contain CR, LF or NUL characters{shown}")
+    return value
+
+
+def normalize_host(field: str, value: object) -> str:
+    """An IP address or a DNS name in its ASCII (IDNA) form; ``[::1]`` becomes ``::1``."""
+    host = check_text(field, value)
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    name = host[:-1] if host.endswith(".") else host
+    if not name or any(ch.isspace() for ch in name):
+        raise SettingsError(field, f"{value!r} is not a host name or IP address")
+    try:
+        ascii_name = name.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise SettingsError(field, f"{value!r} is not a valid host name") from None
+    if len(ascii_name) > 253 or not all(_LABEL.match(p) for p in ascii_name.split(".")):
+        raise SettingsError(field, f"{value!r} is not a valid host name")
+    return ascii_name
+
+
+def check_address(field: str, value: object) -> str:
+    """A bare email address (``local@domain``), refusing anything that could inject headers."""
+    address = check_text(field, value)
+    local, at, domain = address.rpartition("@")
+    if not at or not local or not domain:
+        raise SettingsError(field, f"{address!r} is not an email address (local@domain)")
+    if len(address) > _MAX_ADDRESS or any(ch.isspace() or ch in "<>,;" for ch in address):
+        raise SettingsError(field, f"{address!r} is not a single bare email address")
+    normalize_host(field, domain)
+    return address
+
+
+def check_port(field: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SettingsError(field, f"must be an integer, not {type(value).__name__}")
+    if not 1 <= value <= 65535:
+        raise SettingsError(field, f"{value} is outside 1-65535")
+    return value
+
+
+def check_timeout(field: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SettingsError(field, f"must be a number of seconds, not {type(value).__name__}")
+    if not math.isfinite(value) or value <= 0:
+        raise SettingsError(field, f"must be a positive number of seconds, not {value!r}")
+    return float(value)
+
+
+def _host(value: object) -> str:
+    return normalize_host("host", value)
+
+
+def _port(value: object) -> int:
+    return check_port("port", value)
+
+
+def _email(value: object) -> str:
+    return check_address("email", value)
+
+
+def _username(value: object) -> Optional[str]:
+    return None if value is None else check_text("username", value)
+
+
+def _password(value: object) -> str:
+    return check_text("password", value, secret=True)
+
+
+def _optional_password(value: object) -> Optional[str]:
+    return None if value is None else _password(value)
+
+
+def _security(value: object) -> Optional[Security]:
+    if value is None or isinstance(value, Security):
+        return value
+    try:
+        return Security(value)
+    except ValueError:
+        choices = ", ".join(s.value for s in Security)
+        raise SettingsError("security", f"{value!r} is not one of {choices}") from None
+
+
+@attrs.frozen(kw_only=True)
+class ServerSettings:
+    """One server: host, port and how the connection is protected.
+
+    ``security`` defaults from the port (993 and 465: TLS; 143, 587 and 25:
+    STARTTLS; any other port: TLS). ``username`` and ``password`` override the
+    inbox's for this server only. Raises ``SettingsError`` naming the bad field.
+    """
+
+    host: str = attrs.field(converter=_host)
+    port: int = attrs.field(converter=_port)
+    security: Security = attrs.field(default=None, converter=_security)
+    username: Optional[str] = attrs.field(default=None, converter=_username)
+    password: Optional[str] = attrs.field(default=None, repr=False, converter=_optional_password)
+
+    def __attrs_post_init__(self) -> None:
+        if self.security is None:
+            object.__setattr__(self, "security", Security.for_port(self.port))
+
+
+def _server(field: str, value: object) -> ServerSettings:
+    if not isinstance(value, ServerSettings):
+        raise SettingsError(field, f"must be ServerSettings, not {type(value).__name__}")
+    return value
+
+
+def _imap(value: object) -> ServerSettings:
+    return _server("imap", value)
+
+
+def _smtp(value: object) -> ServerSettings:
+    return _server("smtp", value)
+
+
+def _flag(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise SettingsError("allow_untrusted_certificate", "must be True or False")
+    return value
+
+
+@attrs.frozen(kw_only=True)
+class InboxSettings:
+    """A mailbox to check: its address, password and the two servers.
+
+    ``email`` is the login name unless ``username`` is given, and the sender of
+    the test email. ``password`` never appears in ``repr`` or any output.
+    ``allow_untrusted_certificate`` lets the probe go on past an untrusted
+    certificate (the result still reports it). Raises ``SettingsError``.
+    """
+
+    email: str = attrs.field(converter=_email)
+    password: str = attrs.field(repr=False, converter=_password)
+    imap: ServerSettings = attrs.field(converter=_imap)
+    smtp: ServerSettings = attrs.field(converter=_smtp)
+    username: Optional[str] = attrs.field(default=None, converter=_username)
+    allow_untrusted_certificate: bool = attrs.field(default=False, converter=_flag)
+
+    def login_for(self, server: ServerSettings) -> tuple[str, str]:
+        """The (login name, password) used on ``server``, falling back to the inbox's."""
+        username = server.username or self.username or self.email
+        return username, server.password if server.password is not None else self.password

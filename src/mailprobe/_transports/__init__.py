@@ -1,0 +1,1 @@
+"""Transports: the seam between the stage runner and the wire."""

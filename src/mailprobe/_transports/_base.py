@@ -1,0 +1,104 @@
+"""The contract between the stage runner and the wire.
+
+A transport opens IMAP and SMTP connections; a connection runs the few commands
+the stages need. Every method either returns or raises a ``ProbeError``
+subclass carrying what the server said. The default transport speaks through
+``imaplib``/``smtplib``/``ssl``; ``mailprobe.testing.ScriptedTransport`` replays
+scripted outcomes with no network.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Mapping, Sequence
+from typing import Optional
+
+import attrs
+from typing_extensions import Protocol
+
+from .._deadline import Deadline
+from .._enums import Security
+from .._models import JSONValue, str_tuple
+
+
+@attrs.frozen(kw_only=True)
+class Endpoint:
+    """Where to connect and how. ``tls_context`` is None only for ``Security.NONE``."""
+
+    host: str
+    port: int
+    security: Security
+    tls_context: Optional[ssl.SSLContext] = attrs.field(default=None, eq=False, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class ConnectionInfo:
+    """What a transport learnt while connecting (all JSON-safe)."""
+
+    greeting: str = ""
+    capabilities: tuple[str, ...] = attrs.field(default=(), converter=str_tuple)
+    auth_mechanisms: tuple[str, ...] = attrs.field(default=(), converter=str_tuple)
+    tls: Optional[Mapping[str, JSONValue]] = None
+    local_address: Optional[str] = None
+    peer_address: Optional[str] = None
+
+
+@attrs.frozen(kw_only=True)
+class Folder:
+    """A mailbox as listed by the server."""
+
+    name: str
+    flags: tuple[str, ...] = attrs.field(default=(), converter=str_tuple)
+    delimiter: Optional[str] = None
+
+
+class ImapConnection(Protocol):
+    """An open IMAP connection, after the greeting and any STARTTLS."""
+
+    @property
+    def info(self) -> ConnectionInfo: ...
+
+    def login(self, username: str, password: str) -> str:
+        """Authenticate; returns the method used (``"LOGIN"``, ``"AUTHENTICATE PLAIN"``)."""
+        ...
+
+    def capabilities(self) -> tuple[str, ...]:
+        """The capabilities in force now (they may change after login)."""
+        ...
+
+    def examine(self, mailbox: str) -> Mapping[str, JSONValue]:
+        """Open ``mailbox`` read-only; returns facts such as ``{"exists": 12}``."""
+        ...
+
+    def list_folders(self) -> Sequence[Folder]: ...
+
+    def close(self) -> None:
+        """Log out where possible and release the socket; never raises."""
+        ...
+
+
+class SmtpConnection(Protocol):
+    """An open SMTP connection, after the greeting, EHLO and any STARTTLS."""
+
+    @property
+    def info(self) -> ConnectionInfo: ...
+
+    def login(self, username: str, password: str) -> str:
+        """Authenticate; returns the mechanism used (``"PLAIN"``, ``"LOGIN"``)."""
+        ...
+
+    def send(self, sender: str, recipients: Sequence[str], message: bytes) -> str:
+        """Submit ``message``; returns the server's final reply text."""
+        ...
+
+    def close(self) -> None:
+        """Say QUIT where possible and release the socket; never raises."""
+        ...
+
+
+class Transport(Protocol):
+    """Opens connections. ``deadline`` bounds everything the connection does."""
+
+    def connect_imap(self, endpoint: Endpoint, deadline: Deadline) -> ImapConnection: ...
+
+    def connect_smtp(self, endpoint: Endpoint, deadline: Deadline) -> SmtpConnection: ...

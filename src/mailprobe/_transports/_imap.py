@@ -1,0 +1,261 @@
+"""IMAP over ``imaplib``, on a socket this package connected and bounded by the deadline."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import imaplib
+import re
+import ssl
+from collections.abc import Mapping, Sequence
+from typing import Any, Callable, Optional, TypeVar
+
+from .._deadline import Deadline
+from .._enums import Security
+from .._errors import CapabilityError, ProtocolError, ReplyError, StartTLSError
+from .._models import JSONValue
+from .._tls import describe
+from ._base import ConnectionInfo, Endpoint, Folder
+from ._net import Wire, connect, start_tls
+from ._translate import translate
+
+T = TypeVar("T")
+_LIST_LINE = re.compile(rb'^\((?P<flags>[^)]*)\) (?P<delim>"(?:\\.|[^"\\])*"|NIL) ?(?P<name>.*)$')
+_CLOSE_WAIT = 1.0  # seconds granted to LOGOUT; nothing depends on its reply
+
+
+class _IMAP4(imaplib.IMAP4):
+    """``imaplib.IMAP4`` on an already connected socket, re-arming the timeout per read."""
+
+    def __init__(self, sock: Any, host: str, deadline: Deadline) -> None:
+        self._mp_sock = sock
+        self._mp_deadline = deadline
+        self._mp_cap: Optional[float] = None
+        super().__init__(host, 0)
+
+    def open(self, host: str = "", port: int = 0, timeout: Optional[float] = None) -> None:
+        self.host = host
+        self.port = port
+        self.sock = self._mp_sock
+        self.file = self.sock.makefile("rb")
+
+    def _arm(self) -> None:
+        left = self._mp_deadline.remaining("waiting for the IMAP server")
+        self.sock.settimeout(left if self._mp_cap is None else min(left, self._mp_cap))
+
+    def readline(self) -> bytes:
+        self._arm()
+        return super().readline()
+
+    def read(self, size: int) -> bytes:
+        self._arm()
+        return super().read(size)
+
+    def send(self, data: Any) -> None:
+        self._arm()
+        super().send(data)
+
+
+def _quote(value: str) -> str:
+    # RFC 3501 quoted string: backslash and double quote are escaped.
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _unquote(raw: bytes) -> str:
+    text = raw.decode("utf-8", "replace")
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        text = re.sub(r"\\(.)", r"\1", text[1:-1])
+    return decode_mailbox_name(text)
+
+
+def decode_mailbox_name(name: str) -> str:
+    """Decode IMAP's modified UTF-7 (RFC 3501 section 5.1.3): ``&AOQ-`` is ``ä``."""
+
+    def one(match: re.Match[str]) -> str:
+        chunk = match.group(1)
+        if not chunk:
+            return "&"
+        data = chunk.replace(",", "/")
+        data += "=" * (-len(data) % 4)
+        try:
+            return base64.b64decode(data).decode("utf-16-be")
+        except (ValueError, UnicodeDecodeError):
+            return match.group(0)
+
+    return re.sub(r"&([A-Za-z0-9+,]*)-", one, name)
+
+
+def parse_list_line(item: Any) -> Optional[Folder]:
+    """One ``LIST`` reply (bytes, or a (line, literal) tuple) as a ``Folder``."""
+    literal: Optional[bytes] = None
+    if isinstance(item, tuple):
+        item, literal = item[0], item[1]
+    if not isinstance(item, bytes):
+        return None
+    match = _LIST_LINE.match(item)
+    if match is None:
+        return None
+    delim = match.group("delim")
+    if literal is not None:
+        name = literal.decode("utf-8", "replace")
+    else:
+        name = _unquote(match.group("name"))
+    return Folder(
+        name=name,
+        flags=tuple(match.group("flags").decode("ascii", "replace").split()),
+        delimiter=None if delim == b"NIL" else _unquote(delim),
+    )
+
+
+class ImapConnection:
+    """The default transport's IMAP connection."""
+
+    def __init__(self, endpoint: Endpoint, deadline: Deadline) -> None:
+        self._deadline = deadline
+        self._during = "connecting to the IMAP server"
+        self._ready = False
+        sock = self._call(lambda: connect(endpoint.host, endpoint.port, deadline))
+        self._wire = Wire(sock)
+        self._cancel_abort = deadline.on_expiry(self._wire.abort)
+        self._imap: Optional[_IMAP4] = None
+        try:
+            if endpoint.security is Security.TLS:
+                assert endpoint.tls_context is not None
+                ctx = endpoint.tls_context
+                sock = self._call(lambda: start_tls(sock, ctx, endpoint.host, deadline))
+            self._during = "waiting for the IMAP greeting"
+            self._imap = imap = self._call(lambda: _IMAP4(sock, endpoint.host, deadline))
+            greeting = imap.welcome.decode("utf-8", "replace")
+            if endpoint.security is Security.STARTTLS:
+                assert endpoint.tls_context is not None
+                self._starttls(imap, endpoint.tls_context)
+            tls = describe(imap.sock) if isinstance(imap.sock, ssl.SSLSocket) else None
+            self._info = ConnectionInfo(
+                greeting=greeting,
+                capabilities=imap.capabilities,
+                auth_mechanisms=tuple(c[5:] for c in imap.capabilities if c.startswith("AUTH=")),
+                tls=tls,
+                local_address=self._wire.local,
+                peer_address=self._wire.peer,
+            )
+            self._ready = True
+        except BaseException:
+            if self._imap is None:
+                sock.close()
+            self.close()
+            raise
+
+    @property
+    def info(self) -> ConnectionInfo:
+        return self._info
+
+    def _call(self, fn: Callable[[], T], command: Optional[str] = None) -> T:
+        try:
+            return fn()
+        except Exception as exc:
+            error = translate(exc, during=self._during, deadline=self._deadline, command=command)
+            if error is None:
+                raise
+            if error is exc:
+                raise
+            raise error from exc
+
+    def _starttls(self, imap: _IMAP4, context: ssl.SSLContext) -> None:
+        # RFC 3501 6.2.1: no credentials before TLS unless the user chose no security.
+        self._during = "negotiating STARTTLS"
+        if "STARTTLS" not in imap.capabilities:
+            raise StartTLSError("the IMAP server does not offer STARTTLS")
+        try:
+            self._call(lambda: imap.starttls(context), "STARTTLS")
+        except ReplyError as exc:
+            raise StartTLSError(
+                f"the IMAP server refused STARTTLS: {exc.text}", reason="refused"
+            ) from exc
+        except ProtocolError as exc:
+            raise StartTLSError(f"STARTTLS failed: {exc}", reason="refused") from exc
+
+    def _client(self) -> _IMAP4:
+        assert self._imap is not None
+        return self._imap
+
+    def login(self, username: str, password: str) -> str:
+        imap = self._client()
+        self._during = "logging in"
+        caps = imap.capabilities
+        if username.isascii() and password.isascii():
+            if "LOGINDISABLED" in caps:
+                raise CapabilityError(
+                    "the server refuses LOGIN on this connection (LOGINDISABLED)",
+                    missing=("LOGIN",),
+                    command="LOGIN",
+                )
+            self._call(lambda: imap.login(_quote(username), password), "LOGIN")
+            return "LOGIN"
+        # imaplib's LOGIN only takes ASCII; RFC 4616 PLAIN carries UTF-8.
+        if "AUTH=PLAIN" not in caps:
+            raise CapabilityError(
+                "non-ASCII credentials need AUTHENTICATE PLAIN, not offered",
+                missing=("AUTH=PLAIN",),
+                command="AUTHENTICATE",
+            )
+        token = b"\0" + username.encode() + b"\0" + password.encode()
+        self._call(lambda: imap.authenticate("PLAIN", lambda _challenge: token), "AUTHENTICATE")
+        return "AUTHENTICATE PLAIN"
+
+    def capabilities(self) -> tuple[str, ...]:
+        imap = self._client()
+        # A server may send its new capabilities in the tagged OK of LOGIN (RFC 3501 7.1);
+        # imaplib files that response code under "CAPABILITY".
+        typ, data = imap.response("CAPABILITY")
+        if not (data and data[-1]):
+            self._during = "asking for capabilities"
+            typ, data = self._call(imap.capability, "CAPABILITY")
+            if typ != "OK":
+                raise ReplyError.imap(typ, _last_text(data), command="CAPABILITY")
+        raw = data[-1]
+        text = raw.decode("ascii", "replace") if isinstance(raw, bytes) else str(raw)
+        return tuple(text.upper().split())
+
+    def examine(self, mailbox: str) -> Mapping[str, JSONValue]:
+        imap = self._client()
+        self._during = f"opening {mailbox}"
+        typ, data = self._call(lambda: imap.select(_quote(mailbox), readonly=True), "EXAMINE")
+        if typ != "OK":
+            raise ReplyError.imap(typ, _last_text(data), command="EXAMINE")
+        try:
+            exists = int(data[0]) if data and data[0] is not None else None
+        except (TypeError, ValueError):
+            exists = None
+        return {"exists": exists}
+
+    def list_folders(self) -> Sequence[Folder]:
+        imap = self._client()
+        self._during = "listing folders"
+        typ, data = self._call(imap.list, "LIST")
+        if typ != "OK":
+            raise ReplyError.imap(typ, _last_text(data), command="LIST")
+        folders = [parse_list_line(item) for item in data if item is not None]
+        return tuple(f for f in folders if f is not None)
+
+    def close(self) -> None:
+        imap = self._imap
+        try:
+            polite = self._ready and not self._deadline.expired
+            if imap is not None and polite and imap.state != "LOGOUT":
+                imap._mp_cap = _CLOSE_WAIT
+                with contextlib.suppress(Exception):
+                    imap.logout()
+            if imap is not None:
+                try:
+                    imap.shutdown()
+                except Exception:
+                    with contextlib.suppress(Exception):
+                        imap.sock.close()
+        finally:
+            self._cancel_abort()
+            self._wire.close()
+
+
+def _last_text(data: Sequence[Any]) -> str:
+    raw = data[-1] if data else b""
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw or "")

@@ -1,0 +1,214 @@
+"""SMTP over ``smtplib``, on a socket this package connected and bounded by the deadline."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import smtplib
+import ssl
+from collections.abc import Sequence
+from typing import Any, Callable, Optional, TypeVar
+
+from .._deadline import Deadline
+from .._enums import Security
+from .._errors import CapabilityError, ReplyError, StartTLSError
+from .._tls import describe
+from ._base import ConnectionInfo, Endpoint
+from ._net import Wire, connect, start_tls
+from ._translate import translate
+
+T = TypeVar("T")
+_CLOSE_WAIT = 1.0  # seconds granted to QUIT; nothing depends on its reply
+
+
+class _SMTP(smtplib.SMTP):
+    """``smtplib.SMTP`` on an already connected socket, re-arming the timeout per read."""
+
+    def __init__(self, sock: Any, deadline: Deadline, local_hostname: str) -> None:
+        super().__init__(local_hostname=local_hostname)
+        self.sock = sock
+        self._mp_deadline = deadline
+        self._mp_cap: Optional[float] = None
+
+    def _arm(self) -> None:
+        assert self.sock is not None
+        left = self._mp_deadline.remaining("waiting for the SMTP server")
+        self.sock.settimeout(left if self._mp_cap is None else min(left, self._mp_cap))
+
+    def getreply(self) -> tuple[int, bytes]:
+        self._arm()
+        return super().getreply()
+
+    def send(self, s: Any) -> None:
+        self._arm()
+        super().send(s)
+
+
+def _ehlo_name(local_address: str) -> str:
+    # RFC 5321 4.1.3: an address literal when we have no meaningful host name.
+    host = local_address.rsplit(":", 1)[0].strip("[]")
+    return f"[IPv6:{host}]" if ":" in host else f"[{host}]"
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
+class SmtpConnection:
+    """The default transport's SMTP connection."""
+
+    def __init__(self, endpoint: Endpoint, deadline: Deadline) -> None:
+        self._deadline = deadline
+        self._host = endpoint.host
+        self._during = "connecting to the SMTP server"
+        self._ready = False
+        sock = self._call(lambda: connect(endpoint.host, endpoint.port, deadline))
+        self._wire = Wire(sock)
+        self._cancel_abort = deadline.on_expiry(self._wire.abort)
+        self._smtp = smtp = _SMTP(sock, deadline, _ehlo_name(self._wire.local))
+        try:
+            if endpoint.security is Security.TLS:
+                assert endpoint.tls_context is not None
+                ctx = endpoint.tls_context
+                smtp.sock = self._call(lambda: start_tls(sock, ctx, endpoint.host, deadline))
+            self._during = "waiting for the SMTP greeting"
+            code, reply = self._call(smtp.getreply, "CONNECT")
+            if code != 220:
+                raise ReplyError.smtp(code, _text(reply), command="CONNECT")
+            greeting = f"{code} {_text(reply)}"
+            self._ehlo()
+            if endpoint.security is Security.STARTTLS:
+                assert endpoint.tls_context is not None
+                self._starttls(endpoint.tls_context)
+            tls = describe(smtp.sock) if isinstance(smtp.sock, ssl.SSLSocket) else None
+            features = smtp.esmtp_features
+            self._info = ConnectionInfo(
+                greeting=greeting,
+                capabilities=tuple(f"{k.upper()} {v}".strip() for k, v in features.items()),
+                auth_mechanisms=tuple(features.get("auth", "").upper().split()),
+                tls=tls,
+                local_address=self._wire.local,
+                peer_address=self._wire.peer,
+            )
+            self._ready = True
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def info(self) -> ConnectionInfo:
+        return self._info
+
+    def _call(self, fn: Callable[[], T], command: Optional[str] = None) -> T:
+        try:
+            return fn()
+        except Exception as exc:
+            error = translate(exc, during=self._during, deadline=self._deadline, command=command)
+            if error is None or error is exc:
+                raise
+            raise error from exc
+
+    def _ehlo(self) -> None:
+        smtp = self._smtp
+        self._during = "saying EHLO"
+        code, reply = self._call(smtp.ehlo, "EHLO")
+        if code != 250:
+            code, reply = self._call(smtp.helo, "HELO")
+            if code != 250:
+                raise ReplyError.smtp(code, _text(reply), command="HELO")
+
+    def _starttls(self, context: ssl.SSLContext) -> None:
+        # RFC 3207: no AUTH before TLS unless the user chose no security.
+        smtp = self._smtp
+        self._during = "negotiating STARTTLS"
+        if not smtp.has_extn("starttls"):
+            raise StartTLSError("the SMTP server does not offer STARTTLS")
+        code, reply = self._call(lambda: smtp.docmd("STARTTLS"), "STARTTLS")
+        if code != 220:
+            raise StartTLSError(
+                f"the SMTP server refused STARTTLS: {code} {_text(reply)}", reason="refused"
+            )
+        raw = smtp.sock
+        assert raw is not None
+        smtp.sock = self._call(lambda: start_tls(raw, context, self._host, self._deadline))
+        # Forget everything learnt before TLS (RFC 3207 4.2), as smtplib.starttls does.
+        smtp.file = None
+        smtp.helo_resp = smtp.ehlo_resp = None
+        smtp.esmtp_features = {}
+        smtp.does_esmtp = False
+        self._ehlo()
+
+    def login(self, username: str, password: str) -> str:
+        smtp = self._smtp
+        self._during = "logging in"
+        if not smtp.has_extn("auth"):
+            raise CapabilityError(
+                "the SMTP server offers no AUTH on this connection",
+                missing=("AUTH",),
+                command="AUTH",
+            )
+        mechanisms = smtp.esmtp_features.get("auth", "").upper().split()
+        user, secret = username.encode(), password.encode()
+        # smtplib encodes credentials as ASCII; RFC 4616 PLAIN carries UTF-8.
+        if "PLAIN" in mechanisms:
+            token = _b64(b"\0" + user + b"\0" + secret)
+            code, reply = self._call(lambda: smtp.docmd("AUTH", "PLAIN " + token), "AUTH")
+            mechanism = "PLAIN"
+        elif "LOGIN" in mechanisms:
+            mechanism = "LOGIN"
+            code, reply = self._call(lambda: smtp.docmd("AUTH", "LOGIN"), "AUTH")
+            for step in (user, secret):
+                if code != 334:
+                    break
+                code, reply = self._call(lambda s=step: smtp.docmd(_b64(s)), "AUTH")  # type: ignore[misc]
+        else:
+            raise CapabilityError(
+                f"no supported AUTH mechanism (offered: {' '.join(mechanisms) or 'none'})",
+                missing=("AUTH PLAIN",),
+                command="AUTH",
+            )
+        if code != 235:
+            raise ReplyError.smtp(code, _text(reply), command="AUTH")
+        return mechanism
+
+    def send(self, sender: str, recipients: Sequence[str], message: bytes) -> str:
+        smtp = self._smtp
+        self._during = "sending the test email"
+        options: list[str] = []
+        if not all(a.isascii() for a in (sender, *recipients)):
+            if not smtp.has_extn("smtputf8"):
+                raise CapabilityError(
+                    "a non-ASCII address needs SMTPUTF8, not offered",
+                    missing=("SMTPUTF8",),
+                    command="MAIL",
+                )
+            smtp.command_encoding = "utf-8"
+            options.append("SMTPUTF8")
+        code, reply = self._call(lambda: smtp.mail(sender, options), "MAIL")
+        if code != 250:
+            raise ReplyError.smtp(code, _text(reply), command="MAIL")
+        for recipient in recipients:
+            code, reply = self._call(lambda r=recipient: smtp.rcpt(r), "RCPT")  # type: ignore[misc]
+            if code not in (250, 251):
+                raise ReplyError.smtp(code, _text(reply), command="RCPT")
+        code, reply = self._call(lambda: smtp.data(message), "DATA")
+        if code != 250:
+            raise ReplyError.smtp(code, _text(reply), command="DATA")
+        return f"{code} {_text(reply)}"
+
+    def close(self) -> None:
+        smtp = self._smtp
+        try:
+            if self._ready and smtp.sock is not None and not self._deadline.expired:
+                smtp._mp_cap = _CLOSE_WAIT
+                with contextlib.suppress(Exception):
+                    smtp.quit()
+            with contextlib.suppress(Exception):
+                smtp.close()
+        finally:
+            self._cancel_abort()
+            self._wire.close()

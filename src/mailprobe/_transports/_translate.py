@@ -1,0 +1,176 @@
+"""The one place where standard-library exceptions become mailprobe's own.
+
+``imaplib`` and ``smtplib`` report refusals as exceptions whose arguments hold
+the server's reply; this module turns them back into data (``ReplyError`` with
+status, codes and text) so rules can classify them.
+"""
+
+from __future__ import annotations
+
+import ast
+import imaplib
+import re
+import smtplib
+import socket
+import ssl
+from typing import Optional
+
+from .._deadline import Deadline
+from .._errors import (
+    CapabilityError,
+    CertificateError,
+    DeadlineExceeded,
+    DisconnectedError,
+    HostNotFoundError,
+    NetworkError,
+    ProbeError,
+    ProtocolError,
+    RefusedError,
+    ReplyError,
+    StartTLSError,
+    TLSError,
+)
+from .._tls import verify_reason
+
+# "LOGIN command error: BAD [b'Error in IMAP command LOGIN: ...']" (imaplib._command_complete)
+_IMAP_COMMAND_ERROR = re.compile(r"^(\S+) command error: (BAD|NO) (\[.*\])$", re.S)
+# imaplib.abort messages that are imaplib's own words, not a server's BYE text.
+_IMAP_ABORT_OWN = (
+    "socket error",
+    "unexpected response",
+    "command:",
+    "unexpected tagged",
+    "mismatched tag",
+    "corrupt",
+    "got more than",
+)
+# OpenSSL reasons meaning "the other side is not speaking TLS" (RFC 8314 port/mode mix-up).
+_NOT_TLS = {
+    "WRONG_VERSION_NUMBER",
+    "RECORD_LAYER_FAILURE",
+    "PACKET_LENGTH_TOO_LONG",
+    "UNKNOWN_PROTOCOL",
+    "HTTP_REQUEST",
+    "HTTPS_PROXY_REQUEST",
+}
+_OLD_TLS = {
+    "UNSUPPORTED_PROTOCOL",
+    "TLSV1_ALERT_PROTOCOL_VERSION",
+    "NO_PROTOCOLS_AVAILABLE",
+    "VERSION_TOO_LOW",
+}
+_NO_ADDRESS = {
+    getattr(socket, n) for n in ("EAI_NONAME", "EAI_NODATA", "EAI_FAIL") if hasattr(socket, n)
+}
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _imap_error(exc: imaplib.IMAP4.error, command: Optional[str]) -> ProbeError:
+    arg = exc.args[0] if exc.args else ""
+    if isinstance(arg, bytes):
+        text = _text(arg).strip()
+        if text.startswith("* BYE"):
+            return ReplyError.imap("BYE", text[5:].strip(), command=command)
+        if text.startswith("* "):
+            return ProtocolError(f"unexpected greeting: {text[:200]}", command=command)
+        return ReplyError.imap("NO", text, command=command)
+    text = _text(arg)
+    match = _IMAP_COMMAND_ERROR.match(text)
+    if match:
+        try:
+            data = ast.literal_eval(match.group(3))
+            server = _text(data[-1]) if data else ""
+        except (ValueError, SyntaxError, IndexError):
+            server = match.group(3)
+        return ReplyError.imap(match.group(2), server, command=match.group(1))
+    if "not IMAP4 compliant" in text:
+        return CapabilityError(
+            "the server does not speak IMAP4rev1", missing=("IMAP4rev1",), command=command
+        )
+    if "STARTTLS extension not supported" in text:
+        return StartTLSError("the server does not offer STARTTLS")
+    if "got more than" in text:
+        return ProtocolError(f"reply line too long ({text})", command=command)
+    if command in ("LOGIN", "AUTHENTICATE") and text:
+        # authenticate() raises the tagged NO text as str.
+        return ReplyError.imap("NO", text, command=command)
+    return ProtocolError(text or "IMAP error", command=command)
+
+
+def _imap_abort(exc: imaplib.IMAP4.abort, command: Optional[str]) -> ProbeError:
+    text = _text(exc.args[0] if exc.args else "")
+    if text.startswith("socket error"):
+        return DisconnectedError(f"connection lost: {text}", command=command)
+    if text.startswith(_IMAP_ABORT_OWN):
+        return ProtocolError(text[:300], command=command)
+    return ReplyError.imap("BYE", text, command=command)
+
+
+def _ssl_error(exc: ssl.SSLError) -> ProbeError:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        message = getattr(exc, "verify_message", None) or str(exc)
+        return CertificateError(f"certificate not trusted: {message}", reason=verify_reason(exc))
+    if isinstance(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
+        return DisconnectedError("the server closed the connection during TLS")
+    reason = getattr(exc, "reason", None) or ""
+    if reason in _NOT_TLS:
+        return TLSError(f"the server did not answer with TLS ({reason})", reason="wrong_version")
+    if reason in _OLD_TLS:
+        return TLSError(f"no TLS version in common ({reason})", reason="protocol_version")
+    return TLSError(f"TLS handshake failed ({reason or exc})")
+
+
+def _smtp_error(exc: smtplib.SMTPException, command: Optional[str]) -> ProbeError:
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return DisconnectedError(f"connection lost: {exc}", command=command)
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        for code, reply in exc.recipients.values():
+            return ReplyError.smtp(code, _text(reply), command="RCPT")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        if exc.smtp_code < 200:
+            return ProtocolError(
+                f"not an SMTP reply: {_text(exc.smtp_error)[:200]}", command=command
+            )
+        return ReplyError.smtp(exc.smtp_code, _text(exc.smtp_error), command=command)
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return CapabilityError(str(exc), missing=(command or "?",), command=command)
+    return ProtocolError(str(exc), command=command)
+
+
+def translate(
+    exc: BaseException, *, during: str, deadline: Deadline, command: Optional[str] = None
+) -> Optional[ProbeError]:
+    """The ``ProbeError`` for ``exc``, or None if it is not a network/protocol failure."""
+    if isinstance(exc, ProbeError):
+        return exc
+    if deadline.expired and isinstance(
+        exc, (OSError, EOFError, imaplib.IMAP4.error, smtplib.SMTPException)
+    ):
+        # The deadline's timer shut the socket down; whatever broke, time ran out.
+        return DeadlineExceeded(during, command=command)
+    if isinstance(exc, imaplib.IMAP4.abort):
+        return _imap_abort(exc, command)
+    if isinstance(exc, imaplib.IMAP4.error):
+        return _imap_error(exc, command)
+    if isinstance(exc, smtplib.SMTPException):
+        return _smtp_error(exc, command)
+    if isinstance(exc, ssl.SSLError):
+        return _ssl_error(exc)
+    if isinstance(exc, socket.gaierror):
+        if exc.errno in _NO_ADDRESS:
+            return HostNotFoundError(f"host name not found ({exc.strerror})")
+        return NetworkError(f"host name lookup failed ({exc.strerror})")
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return DeadlineExceeded(during, command=command)
+    if isinstance(exc, ConnectionRefusedError):
+        return RefusedError("connection refused")
+    if isinstance(exc, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError, EOFError)):
+        return DisconnectedError(f"connection lost while {during}", command=command)
+    if isinstance(exc, OSError):
+        return NetworkError(f"network error while {during}: {exc.strerror or exc}")
+    return None
