@@ -119,6 +119,19 @@ class MailServers:
         self._procs.clear()
         shutil.rmtree(self.root, ignore_errors=True)
 
+    def wait_for_message(self, local_part: str, message_id: str, timeout: float) -> bool:
+        """True once a message with ``message_id`` lands in ``local_part``'s maildir."""
+        needle = f"Message-ID: {message_id}".encode().lower()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for sub in ("new", "cur"):
+                folder = self.root / "mail" / local_part / sub
+                for path in folder.glob("*") if folder.is_dir() else ():
+                    if needle in path.read_bytes().lower():
+                        return True
+            time.sleep(0.05)
+        return False
+
     # -- Dovecot -------------------------------------------------------------
     def _start_dovecot(self) -> None:
         d = self.root

@@ -122,8 +122,13 @@ def _silent_mode_mismatch(f: Failure) -> bool:
     return f.port in _TLS_PORTS
 
 
-def _logindisabled(f: Failure) -> bool:
-    return isinstance(f.error, CapabilityError) and "LOGINDISABLED" in f.capabilities
+def _login_needs_tls(f: Failure) -> bool:
+    # IMAP: LOGINDISABLED (RFC 3501 7.2.1). SMTP: a server that offers STARTTLS but
+    # no AUTH until it is used (Postfix smtpd_tls_auth_only, RFC 3207 section 4).
+    if not isinstance(f.error, CapabilityError):
+        return False
+    caps = {c.split(" ", 1)[0].upper() for c in f.capabilities}
+    return "LOGINDISABLED" in caps or ("STARTTLS" in caps and "AUTH" in f.error.missing)
 
 
 _SPECS = (
@@ -166,7 +171,7 @@ _SPECS = (
         "auth.plaintext_disabled",
         60,
         any_of(
-            _logindisabled,
+            _login_needs_tls,
             when(response_codes=("PRIVACYREQUIRED",)),
             when(codes=(538,)),
             when(enhanced=("5.7.11",)),

@@ -1,0 +1,79 @@
+"""Shared fixtures: real mail servers for the integration suite, settings builders."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from typing import Any, Optional
+
+import pytest
+
+import mailprobe
+from mailprobe import InboxSettings, Security, ServerSettings
+
+from .mailservers import ACCOUNTS, MailServers
+
+
+def _servers_available() -> Optional[str]:
+    for tool in ("dovecot", "postfix"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed (the README's test command installs it)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[MailServers]:
+    """Dovecot and Postfix on 127.0.0.1, started once for the session."""
+    missing = _servers_available()
+    if missing:
+        pytest.fail(missing)  # never skip silently: CI must run the integration suite
+    instance = MailServers.create()
+    instance.start()
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+def inbox(
+    account: str = "alice",
+    *,
+    imap_port: int = 993,
+    smtp_port: int = 587,
+    imap_security: Security = Security.TLS,
+    smtp_security: Security = Security.STARTTLS,
+    **overrides: Any,
+) -> InboxSettings:
+    """Settings for one of the fixture accounts on 127.0.0.1 (the ports are the fixture's
+    random ones, so the security mode is always given: TLS for IMAP, STARTTLS for SMTP
+    unless told otherwise)."""
+    acc = ACCOUNTS[account]
+    fields: dict[str, Any] = {
+        "email": acc.email,
+        "password": acc.password,
+        "username": acc.login if acc.login != acc.email else None,
+        "imap": ServerSettings(host="127.0.0.1", port=imap_port, security=imap_security),
+        "smtp": ServerSettings(host="127.0.0.1", port=smtp_port, security=smtp_security),
+    }
+    fields.update(overrides)
+    return InboxSettings(**fields)
+
+
+def scripted_settings(**overrides: Any) -> InboxSettings:
+    """Settings for probes through the scripted transport (never connected to)."""
+    fields: dict[str, Any] = {
+        "email": "alice@example.com",
+        "password": "s3cret-Pa55",
+        "imap": ServerSettings(host="imap.example.com", port=993),
+        "smtp": ServerSettings(host="smtp.example.com", port=587),
+    }
+    fields.update(overrides)
+    return InboxSettings(**fields)
+
+
+def stage_causes(result: mailprobe.ProbeResult) -> dict[str, Optional[str]]:
+    """``{stage: cause or status}`` for compact assertions."""
+    out: dict[str, Optional[str]] = {}
+    for s in result.stages:
+        out[s.stage.value] = s.diagnosis.cause if s.diagnosis else s.status.value
+    return out

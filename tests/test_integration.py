@@ -1,0 +1,210 @@
+"""Probes against real Dovecot (IMAP) and Postfix (SMTP, SASL through Dovecot) on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+import mailprobe
+from mailprobe import ErrorCategory, Security, Stage, StageStatus
+
+from .conftest import inbox, stage_causes
+from .mailservers import MailServers, free_port
+
+pytestmark = pytest.mark.integration
+TLS, STARTTLS, NONE = Security.TLS, Security.STARTTLS, Security.NONE
+RECIPIENT = "bcc@app.example"
+
+
+def run(servers: MailServers, settings: mailprobe.InboxSettings, **options: object):
+    options.setdefault("ca_file", str(servers.ca_file))
+    options.setdefault("timeout", 15.0)
+    options.setdefault("test_recipient", RECIPIENT)
+    return mailprobe.probe(settings, **options)  # type: ignore[arg-type]
+
+
+def test_passing_probe_sends_the_test_email(servers: MailServers) -> None:
+    settings = inbox(
+        imap_port=servers.imaps_port,
+        imap_security=TLS,
+        smtp_port=servers.smtp_port,
+        smtp_security=STARTTLS,
+    )
+    started = time.monotonic()
+    result = run(servers, settings)
+    elapsed = time.monotonic() - started
+
+    assert result.ok, result.to_dict()
+    assert result.diagnosis is None
+    assert [s.status for s in result.stages] == [StageStatus.PASSED] * 6
+    assert elapsed < 5
+    connect = result.stage(Stage.IMAP_CONNECT).details
+    assert "Dovecot" in connect["greeting"]
+    assert connect["tls_version"] in ("TLSv1.2", "TLSv1.3")
+    assert connect["certificate_trusted"] is True
+    assert connect["peer_address"] == f"127.0.0.1:{servers.imaps_port}"
+    assert "127.0.0.1" in connect["certificate"]["subject_alt_names"]
+    validate = result.stage(Stage.IMAP_VALIDATE).details
+    assert validate["imap_version"] == "IMAP4rev1"
+    assert validate["sent_folder"] == "Sent"
+    assert "INBOX" in validate["folders"]
+    smtp = result.stage(Stage.SMTP_CONNECT).details
+    assert "PLAIN" in smtp["auth_mechanisms"]  # offered only after STARTTLS
+    email = result.stage(Stage.TEST_EMAIL).details
+    assert email["message_id"].startswith("<") and email["message_id"].endswith(">")
+    assert email["server_reply"].startswith("250")
+    json.dumps(result.to_dict())  # JSON-safe
+
+
+def test_test_email_is_delivered_with_its_message_id(servers: MailServers) -> None:
+    # Send the test email to the inbox itself and find it in its maildir: proves the
+    # message really went through Postfix and LMTP into Dovecot.
+    settings = inbox(imap_port=servers.imaps_port, smtp_port=servers.smtps_port, smtp_security=TLS)
+    result = run(servers, settings, test_recipient="alice@example.test")
+    assert result.ok, result.to_dict()
+    message_id = result.stage(Stage.TEST_EMAIL).details["message_id"]
+    assert servers.wait_for_message("alice", message_id, timeout=10)
+
+
+def test_wrong_password_is_an_authentication_error_on_both_legs(servers: MailServers) -> None:
+    settings = inbox(
+        imap_port=servers.imaps_port, smtp_port=servers.smtp_port, password="not-the-password"
+    )
+    result = run(servers, settings)
+
+    assert not result.ok
+    assert result.diagnosis is not None
+    assert result.diagnosis.category is ErrorCategory.IMAP_AUTHENTICATION_ERROR
+    assert result.diagnosis.cause == "invalid_credentials"
+    imap_error = result.stage(Stage.IMAP_LOGIN).error
+    assert imap_error is not None and imap_error.response_code == "AUTHENTICATIONFAILED"
+    smtp_login = result.stage(Stage.SMTP_LOGIN)
+    assert smtp_login.diagnosis is not None
+    assert smtp_login.diagnosis.category is ErrorCategory.UNAUTHORIZED
+    assert smtp_login.error is not None and smtp_login.error.code == 535
+    assert smtp_login.error.enhanced_status == "5.7.8"
+    assert stage_causes(result)["imap_validate"] == "skipped"
+    assert stage_causes(result)["test_email"] == "skipped"
+
+
+@pytest.mark.parametrize("account", ["carol", "dave", "bob"])
+def test_hard_credentials_log_in(servers: MailServers, account: str) -> None:
+    # carol: non-ASCII password (AUTHENTICATE/AUTH PLAIN in UTF-8); dave: a quote
+    # and a backslash; bob: a custom username that is not his address.
+    settings = inbox(account, imap_port=servers.imaps_port, smtp_port=servers.smtp_port)
+    result = run(servers, settings)
+    assert result.ok, result.to_dict()
+    method = result.stage(Stage.IMAP_LOGIN).details["method"]
+    assert method == ("AUTHENTICATE PLAIN" if account == "carol" else "LOGIN")
+    assert result.stage(Stage.SMTP_LOGIN).details["method"] == "PLAIN"
+    if account == "bob":
+        assert result.stage(Stage.IMAP_LOGIN).details["login"] == "bob"
+
+
+def test_starttls_on_the_plain_imap_port_and_implicit_tls_smtp(servers: MailServers) -> None:
+    settings = inbox(
+        imap_port=servers.imap_port,
+        imap_security=STARTTLS,
+        smtp_port=servers.smtps_port,
+        smtp_security=TLS,
+    )
+    result = run(servers, settings)
+    assert result.ok, result.to_dict()
+    assert result.stage(Stage.IMAP_CONNECT).details["tls_version"] in ("TLSv1.2", "TLSv1.3")
+    assert "LOGINDISABLED" not in result.stage(Stage.IMAP_CONNECT).details["capabilities"]
+
+
+def test_plaintext_login_is_refused_before_starttls(servers: MailServers) -> None:
+    # Through the PROXY-protocol forwarder Dovecot sees a remote client and
+    # advertises LOGINDISABLED; Postfix offers no AUTH before STARTTLS.
+    settings = inbox(
+        imap_port=servers.imap_remote_port,
+        imap_security=NONE,
+        smtp_port=servers.smtp_port,
+        smtp_security=NONE,
+    )
+    result = run(servers, settings)
+
+    assert result.stage(Stage.IMAP_CONNECT).status is StageStatus.PASSED
+    assert "LOGINDISABLED" in result.stage(Stage.IMAP_CONNECT).details["capabilities"]
+    causes = stage_causes(result)
+    assert causes["imap_login"] == "plaintext_auth_disabled"
+    assert causes["smtp_login"] == "plaintext_auth_disabled"
+    assert result.diagnosis is not None
+    assert result.diagnosis.category is ErrorCategory.IMAP_AUTHENTICATION_ERROR
+
+
+def test_untrusted_certificate_fails_and_can_be_allowed(servers: MailServers) -> None:
+    settings = inbox(imap_port=servers.imaps_port, smtp_port=servers.smtp_port)
+    # Without the fixture CA the trustme certificate chains to an unknown authority.
+    result = run(servers, settings, ca_file=None)
+    assert result.diagnosis is not None
+    assert result.diagnosis.category is ErrorCategory.UNAUTHORIZED_SSL_CERT_NOT_TRUSTED
+    assert result.diagnosis.cause == "cert_unknown_ca"
+    assert stage_causes(result)["smtp_connect"] == "cert_unknown_ca"
+
+    allowed = run(
+        servers,
+        inbox(
+            imap_port=servers.imaps_port,
+            smtp_port=servers.smtp_port,
+            allow_untrusted_certificate=True,
+        ),
+        ca_file=None,
+    )
+    assert allowed.ok, allowed.to_dict()
+    for stage in (Stage.IMAP_CONNECT, Stage.SMTP_CONNECT):
+        details = allowed.stage(stage).details
+        assert details["certificate_trusted"] is False
+        assert details["certificate_problem"] == "unknown_ca"
+        assert details["certificate"]["sha256"]
+
+
+def test_closed_port_is_a_settings_error(servers: MailServers) -> None:
+    settings = inbox(imap_port=free_port(), smtp_port=free_port())
+    result = run(servers, settings)
+    assert result.diagnosis is not None
+    assert result.diagnosis.category is ErrorCategory.IMAP_SETTINGS_INCORRECT
+    assert result.diagnosis.cause == "connection_refused"
+    smtp = result.stage(Stage.SMTP_CONNECT).diagnosis
+    assert smtp is not None and smtp.category is ErrorCategory.SMTP_SETTINGS_INCORRECT
+    assert result.duration < 2
+
+
+def test_tls_on_a_plain_port_is_a_mode_mismatch(servers: MailServers) -> None:
+    settings = inbox(
+        imap_port=servers.imap_port,
+        imap_security=TLS,
+        smtp_port=servers.smtp_port,
+        smtp_security=TLS,
+    )
+    result = run(servers, settings)
+    assert stage_causes(result)["imap_connect"] == "tls_mode_mismatch"
+    assert stage_causes(result)["smtp_connect"] == "tls_mode_mismatch"
+
+
+def test_sender_not_owned_by_the_login_fails_the_test_email(servers: MailServers) -> None:
+    # Postfix reject_sender_login_mismatch: bob may not send as alice.
+    settings = inbox(
+        "bob", imap_port=servers.imaps_port, smtp_port=servers.smtp_port, email="alice@example.test"
+    )
+    result = run(servers, settings)
+    assert result.diagnosis is not None
+    assert result.diagnosis.category is ErrorCategory.TEST_EMAIL_FAILED
+    assert result.diagnosis.cause == "sender_not_allowed"
+    error = result.stage(Stage.TEST_EMAIL).error
+    assert error is not None and error.code == 553 and error.command == "RCPT"
+    assert "not owned by user bob" in (error.server_text or "")
+    # The IMAP leg is independent and still passed.
+    assert result.stage(Stage.IMAP_VALIDATE).status is StageStatus.PASSED
+
+
+def test_required_capability_missing_is_a_validation_error(servers: MailServers) -> None:
+    settings = inbox(imap_port=servers.imaps_port, smtp_port=servers.smtp_port)
+    result = run(servers, settings, required_capabilities=["IDLE", "X-NOT-A-THING"])
+    assert result.diagnosis is not None
+    assert result.diagnosis.category is ErrorCategory.IMAP_VALIDATION_ERROR
+    assert result.diagnosis.cause == "missing_capability"
+    assert result.stage(Stage.IMAP_VALIDATE).details["missing_capabilities"] == ("X-NOT-A-THING",)

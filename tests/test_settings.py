@@ -1,0 +1,174 @@
+"""Settings are validated at construction with errors that name the field."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import mailprobe
+from mailprobe import InboxSettings, Security, ServerSettings, SettingsError
+
+from .conftest import scripted_settings
+
+IMAP = ServerSettings(host="imap.example.com", port=993)
+
+
+@pytest.mark.parametrize(
+    ("port", "expected"),
+    [
+        (993, Security.TLS),
+        (465, Security.TLS),
+        (143, Security.STARTTLS),
+        (587, Security.STARTTLS),
+        (25, Security.STARTTLS),
+        (2525, Security.TLS),
+    ],
+)
+def test_security_follows_the_port_when_omitted(port: int, expected: Security) -> None:
+    assert ServerSettings(host="mail.example.com", port=port).security is expected
+
+
+def test_none_is_only_used_when_asked_for() -> None:
+    assert (
+        ServerSettings(host="h.example", port=143, security=Security.NONE).security is Security.NONE
+    )
+    assert ServerSettings(host="h.example", port=143, security="none").security is Security.NONE
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"host": "", "port": 993}, "host"),
+        ({"host": "imap example.com", "port": 993}, "host"),
+        ({"host": "imap.example.com\r\nX", "port": 993}, "host"),
+        ({"host": "-bad-.example", "port": 993}, "host"),
+        ({"host": 42, "port": 993}, "host"),
+        ({"host": "imap.example.com", "port": 0}, "port"),
+        ({"host": "imap.example.com", "port": 65536}, "port"),
+        ({"host": "imap.example.com", "port": "993"}, "port"),
+        ({"host": "imap.example.com", "port": True}, "port"),
+        ({"host": "imap.example.com", "port": 993, "security": "ssl"}, "security"),
+        ({"host": "imap.example.com", "port": 993, "username": "a\nb"}, "username"),
+        ({"host": "imap.example.com", "port": 993, "username": ""}, "username"),
+    ],
+)
+def test_bad_server_settings_name_the_field(kwargs: dict[str, object], field: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        ServerSettings(**kwargs)  # type: ignore[arg-type]
+    assert info.value.field == field
+    assert str(info.value).startswith(f"{field}: ")
+    assert isinstance(info.value, ValueError)
+
+
+def test_idn_hosts_become_idna_and_ipv6_literals_lose_brackets() -> None:
+    assert ServerSettings(host="Bücher.Example", port=993).host == "xn--bcher-kva.example"
+    assert ServerSettings(host="[::1]", port=993).host == "::1"
+    assert ServerSettings(host="127.0.0.1", port=993).host == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"email": "not-an-address"}, "email"),
+        ({"email": "a@b.example\r\nBcc: victim@x.example"}, "email"),
+        ({"email": "Alice <alice@example.com>"}, "email"),
+        ({"email": "a@b.example, c@d.example"}, "email"),
+        ({"password": ""}, "password"),
+        ({"password": "pass\r\nword"}, "password"),
+        ({"password": "nul\x00byte"}, "password"),
+        ({"username": "x\r\nLOGOUT"}, "username"),
+        ({"imap": "imap.example.com"}, "imap"),
+        ({"allow_untrusted_certificate": "yes"}, "allow_untrusted_certificate"),
+    ],
+)
+def test_bad_inbox_settings_name_the_field(kwargs: dict[str, object], field: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        scripted_settings(**kwargs)
+    assert info.value.field == field
+
+
+def test_a_bad_password_is_not_echoed_in_the_error() -> None:
+    with pytest.raises(SettingsError) as info:
+        scripted_settings(password="Sup3rSecret\n")
+    assert "Sup3rSecret" not in str(info.value)
+
+
+def test_password_never_shows_in_repr_or_str() -> None:
+    settings = scripted_settings(
+        password="inbox-secret-1",
+        smtp=ServerSettings(host="smtp.example.com", port=587, password="smtp-secret-2"),
+    )
+    for text in (repr(settings), str(settings), repr(settings.smtp)):
+        assert "inbox-secret-1" not in text and "smtp-secret-2" not in text
+
+
+def test_server_credentials_fall_back_to_the_inbox() -> None:
+    smtp = ServerSettings(
+        host="smtp.example.com", port=587, username="relay-user", password="relay-pass"
+    )
+    settings = scripted_settings(smtp=smtp, username="custom")
+    assert settings.login_for(settings.imap) == ("custom", "s3cret-Pa55")
+    assert settings.login_for(smtp) == ("relay-user", "relay-pass")
+    plain = scripted_settings()
+    assert plain.login_for(plain.imap) == ("alice@example.com", "s3cret-Pa55")
+
+
+def test_settings_are_frozen() -> None:
+    settings = scripted_settings()
+    with pytest.raises(AttributeError):
+        settings.email = "b@example.com"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("timeout", 0),
+        ("timeout", -1),
+        ("timeout", float("nan")),
+        ("timeout", float("inf")),
+        ("timeout", "30"),
+        ("test_recipient", "bcc@app.example\r\nX: y"),
+        ("test_recipient", "nobody"),
+        ("ca_file", "/nonexistent/ca.pem"),
+        ("rules", []),
+        ("required_capabilities", "IDLE"),
+    ],
+)
+def test_bad_probe_options_raise_at_the_boundary(option: str, value: object) -> None:
+    with pytest.raises(SettingsError) as info:
+        mailprobe.probe(scripted_settings(), **{option: value})  # type: ignore[arg-type]
+    assert info.value.field == option
+
+
+def test_probe_refuses_something_that_is_not_settings() -> None:
+    with pytest.raises(SettingsError):
+        mailprobe.probe({"email": "a@b.example"})  # type: ignore[arg-type]
+
+
+_text = st.text(min_size=0, max_size=40)
+
+
+@given(
+    email=_text,
+    password=_text,
+    username=st.none() | _text,
+    host=_text,
+    port=st.integers(min_value=-5, max_value=70000),
+)
+def test_any_input_is_either_accepted_or_refused_with_a_settings_error(
+    email: str, password: str, username: str | None, host: str, port: int
+) -> None:
+    try:
+        server = ServerSettings(host=host, port=port)
+        settings = InboxSettings(
+            email=email, password=password, username=username, imap=server, smtp=server
+        )
+    except SettingsError as exc:
+        assert exc.field in {"email", "password", "username", "host", "port"}
+        assert password not in str(exc) or not password or password in email + host
+        return
+    # Accepted values can never carry a line break into a protocol command.
+    for value in (settings.email, settings.username or "", settings.imap.host):
+        assert not any(ch in value for ch in "\r\n\x00")
+    assert 1 <= settings.imap.port <= 65535
