@@ -13,8 +13,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_error_catalogue_is_generated_from_the_rules() -> None:
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_errors_doc.py"),
-                           "--check"], capture_output=True, text=True, timeout=60, check=False)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "gen_errors_doc.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     text = (ROOT / "docs" / "errors.md").read_text(encoding="utf-8")
     for rule in mailprobe.builtin_rules():

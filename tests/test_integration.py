@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import os
 import time
 
+import attrs
 import pytest
 
 import mailprobe
@@ -208,3 +211,42 @@ def test_required_capability_missing_is_a_validation_error(servers: MailServers)
     assert result.diagnosis.category is ErrorCategory.IMAP_VALIDATION_ERROR
     assert result.diagnosis.cause == "missing_capability"
     assert result.stage(Stage.IMAP_VALIDATE).details["missing_capabilities"] == ("X-NOT-A-THING",)
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_no_socket_is_left_open(servers: MailServers) -> None:
+    scenarios = [
+        inbox(imap_port=servers.imaps_port, smtp_port=servers.smtp_port),
+        inbox(
+            imap_port=servers.imap_port,
+            imap_security=STARTTLS,
+            smtp_port=servers.smtps_port,
+            smtp_security=TLS,
+        ),
+        inbox(imap_port=servers.imaps_port, smtp_port=servers.smtp_port, password="wrong-one"),
+        inbox(
+            imap_port=servers.imap_port,
+            imap_security=TLS,
+            smtp_port=servers.smtp_port,
+            smtp_security=TLS,
+        ),
+        inbox(imap_port=free_port(), smtp_port=free_port()),
+        inbox(
+            "bob",
+            imap_port=servers.imaps_port,
+            smtp_port=servers.smtp_port,
+            email="alice@example.test",
+        ),
+    ]
+    run(servers, scenarios[0])  # warm up lazily created state (TLS contexts, imports)
+    gc.collect()
+    before = _open_fds()
+    for settings in scenarios:
+        run(servers, settings)
+        run(servers, settings, ca_file=None)  # certificate failures
+        run(servers, attrs.evolve(settings, allow_untrusted_certificate=True), ca_file=None)
+    gc.collect()
+    assert _open_fds() == before

@@ -12,7 +12,13 @@ from typing import Any, Callable, Optional, TypeVar
 
 from .._deadline import Deadline
 from .._enums import Security
-from .._errors import CapabilityError, ProtocolError, ReplyError, StartTLSError
+from .._errors import (
+    CapabilityError,
+    DeadlineExceeded,
+    ProtocolError,
+    ReplyError,
+    StartTLSError,
+)
 from .._models import JSONValue
 from .._tls import describe
 from ._base import ConnectionInfo, Endpoint, Folder
@@ -151,14 +157,16 @@ class ImapConnection:
 
     def _call(self, fn: Callable[[], T], command: Optional[str] = None) -> T:
         try:
-            return fn()
+            value = fn()
         except Exception as exc:
             error = translate(exc, during=self._during, deadline=self._deadline, command=command)
-            if error is None:
-                raise
-            if error is exc:
+            if error is None or error is exc:
                 raise
             raise error from exc
+        if self._deadline.expired:
+            # The deadline's abort may have cut the reply short: do not trust it.
+            raise DeadlineExceeded(self._during, command=command)
+        return value
 
     def _starttls(self, imap: _IMAP4, context: ssl.SSLContext) -> None:
         # RFC 3501 6.2.1: no credentials before TLS unless the user chose no security.

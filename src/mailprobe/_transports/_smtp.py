@@ -11,11 +11,11 @@ from typing import Any, Callable, Optional, TypeVar
 
 from .._deadline import Deadline
 from .._enums import Security
-from .._errors import CapabilityError, ReplyError, StartTLSError
+from .._errors import CapabilityError, DeadlineExceeded, StartTLSError
 from .._tls import describe
 from ._base import ConnectionInfo, Endpoint
 from ._net import Wire, connect, start_tls
-from ._translate import translate
+from ._translate import smtp_refusal, translate
 
 T = TypeVar("T")
 _CLOSE_WAIT = 1.0  # seconds granted to QUIT; nothing depends on its reply
@@ -78,7 +78,7 @@ class SmtpConnection:
             self._during = "waiting for the SMTP greeting"
             code, reply = self._call(smtp.getreply, "CONNECT")
             if code != 220:
-                raise ReplyError.smtp(code, _text(reply), command="CONNECT")
+                raise smtp_refusal(code, reply, "CONNECT")
             greeting = f"{code} {_text(reply)}"
             self._ehlo()
             if endpoint.security is Security.STARTTLS:
@@ -105,12 +105,16 @@ class SmtpConnection:
 
     def _call(self, fn: Callable[[], T], command: Optional[str] = None) -> T:
         try:
-            return fn()
+            value = fn()
         except Exception as exc:
             error = translate(exc, during=self._during, deadline=self._deadline, command=command)
             if error is None or error is exc:
                 raise
             raise error from exc
+        if self._deadline.expired:
+            # The deadline's abort may have cut the reply short: do not trust it.
+            raise DeadlineExceeded(self._during, command=command)
+        return value
 
     def _ehlo(self) -> None:
         smtp = self._smtp
@@ -119,7 +123,7 @@ class SmtpConnection:
         if code != 250:
             code, reply = self._call(smtp.helo, "HELO")
             if code != 250:
-                raise ReplyError.smtp(code, _text(reply), command="HELO")
+                raise smtp_refusal(code, reply, "HELO")
 
     def _starttls(self, context: ssl.SSLContext) -> None:
         # RFC 3207: no AUTH before TLS unless the user chose no security.
@@ -172,7 +176,7 @@ class SmtpConnection:
                 command="AUTH",
             )
         if code != 235:
-            raise ReplyError.smtp(code, _text(reply), command="AUTH")
+            raise smtp_refusal(code, reply, "AUTH")
         return mechanism
 
     def send(self, sender: str, recipients: Sequence[str], message: bytes) -> str:
@@ -190,14 +194,14 @@ class SmtpConnection:
             options.append("SMTPUTF8")
         code, reply = self._call(lambda: smtp.mail(sender, options), "MAIL")
         if code != 250:
-            raise ReplyError.smtp(code, _text(reply), command="MAIL")
+            raise smtp_refusal(code, reply, "MAIL")
         for recipient in recipients:
             code, reply = self._call(lambda r=recipient: smtp.rcpt(r), "RCPT")  # type: ignore[misc]
             if code not in (250, 251):
-                raise ReplyError.smtp(code, _text(reply), command="RCPT")
+                raise smtp_refusal(code, reply, "RCPT")
         code, reply = self._call(lambda: smtp.data(message), "DATA")
         if code != 250:
-            raise ReplyError.smtp(code, _text(reply), command="DATA")
+            raise smtp_refusal(code, reply, "DATA")
         return f"{code} {_text(reply)}"
 
     def close(self) -> None:

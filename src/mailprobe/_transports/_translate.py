@@ -125,6 +125,14 @@ def _ssl_error(exc: ssl.SSLError) -> ProbeError:
     return TLSError(f"TLS handshake failed ({reason or exc})")
 
 
+def smtp_refusal(code: int, reply: bytes, command: Optional[str]) -> ProbeError:
+    """The error for an unwanted SMTP reply: ``ReplyError``, or ``ProtocolError`` when
+    the line is not an SMTP reply at all (smtplib reports that as code -1)."""
+    if code < 200:
+        return ProtocolError(f"not an SMTP reply: {_text(reply)[:200]!r}", command=command)
+    return ReplyError.smtp(code, _text(reply), command=command)
+
+
 def _smtp_error(exc: smtplib.SMTPException, command: Optional[str]) -> ProbeError:
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         return DisconnectedError(f"connection lost: {exc}", command=command)
@@ -132,11 +140,7 @@ def _smtp_error(exc: smtplib.SMTPException, command: Optional[str]) -> ProbeErro
         for code, reply in exc.recipients.values():
             return ReplyError.smtp(code, _text(reply), command="RCPT")
     if isinstance(exc, smtplib.SMTPResponseException):
-        if exc.smtp_code < 200:
-            return ProtocolError(
-                f"not an SMTP reply: {_text(exc.smtp_error)[:200]}", command=command
-            )
-        return ReplyError.smtp(exc.smtp_code, _text(exc.smtp_error), command=command)
+        return smtp_refusal(exc.smtp_code, exc.smtp_error, command)
     if isinstance(exc, smtplib.SMTPNotSupportedError):
         return CapabilityError(str(exc), missing=(command or "?",), command=command)
     return ProtocolError(str(exc), command=command)
