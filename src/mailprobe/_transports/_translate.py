@@ -13,7 +13,7 @@ import re
 import smtplib
 import socket
 import ssl
-from typing import Optional
+from typing import Optional, Union
 
 from .._deadline import Deadline
 from .._errors import (
@@ -125,7 +125,7 @@ def _ssl_error(exc: ssl.SSLError) -> ProbeError:
     return TLSError(f"TLS handshake failed ({reason or exc})")
 
 
-def smtp_refusal(code: int, reply: bytes, command: Optional[str]) -> ProbeError:
+def smtp_refusal(code: int, reply: Union[bytes, str], command: Optional[str]) -> ProbeError:
     """The error for an unwanted SMTP reply: ``ReplyError``, or ``ProtocolError`` when
     the line is not an SMTP reply at all (smtplib reports that as code -1)."""
     if code < 200:
