@@ -166,7 +166,11 @@ def test_any_input_is_either_accepted_or_refused_with_a_settings_error(
         )
     except SettingsError as exc:
         assert exc.field in {"email", "password", "username", "host", "port"}
-        assert password not in str(exc) or not password or password in email + host
+        if exc.field == "password":  # its message never quotes the value
+            assert str(exc) in (
+                "password: must not be empty",
+                "password: must not contain CR, LF or NUL characters",
+            )
         return
     # Accepted values can never carry a line break into a protocol command.
     for value in (settings.email, settings.username or "", settings.imap.host):

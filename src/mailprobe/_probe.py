@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Callable, Optional, TypeVar, Union
 
 import attrs
+from typing_extensions import Protocol
 
 from ._deadline import Deadline
 from ._enums import IMAP_STAGES, SMTP_STAGES, Security, Stage, StageStatus
@@ -36,6 +37,20 @@ from ._transports._stdlib import StdlibTransport
 logger = logging.getLogger("mailprobe")
 T = TypeVar("T")
 EventHandler = Callable[[ProbeEvent], None]
+
+
+class _Connection(Protocol):
+    """What the runner needs of either kind of connection."""
+
+    @property
+    def info(self) -> ConnectionInfo: ...
+
+    def login(self, username: str, password: str) -> str: ...
+
+    def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=_Connection)
 _MASK = "********"
 _SENT_NAMES = (
     "sent",
@@ -153,7 +168,7 @@ class _Run:
         started = time.monotonic()
         self.deadline = Deadline(self.timeout)
         legs = [
-            threading.Thread(target=self._leg, args=(fn,), name=f"mailprobe-{name}", daemon=True)
+            threading.Thread(target=self._thread, args=(fn,), name=f"mailprobe-{name}", daemon=True)
             for name, fn in (("imap", self._imap_leg), ("smtp", self._smtp_leg))
         ]
         try:
@@ -176,11 +191,19 @@ class _Run:
         stages = [self.results[s] for s in (*IMAP_STAGES, *SMTP_STAGES)]
         return ProbeResult(stages=stages, duration=time.monotonic() - started)
 
-    def _leg(self, body: Callable[[], None]) -> None:
+    def _thread(self, leg: Callable[[], None]) -> None:
         try:
-            body()
+            leg()
         finally:
-            self.events.put(None)
+            self.events.put(None)  # tells execute() this leg is done
+
+    def _imap_leg(self) -> None:
+        imap = self.settings.imap
+        self._leg(imap, IMAP_STAGES, self.transport.connect_imap, self._imap_validate)
+
+    def _smtp_leg(self) -> None:
+        send = None if self.test_recipient is None else self._send
+        self._leg(self.settings.smtp, SMTP_STAGES, self.transport.connect_smtp, send)
 
     def _record(self, result: StageResult) -> None:
         self.results[result.stage] = result
@@ -276,13 +299,41 @@ class _Run:
         scrubbed: StageResult = clean(result)
         return scrubbed
 
-    # -- connecting ----------------------------------------------------------
+    # -- the legs ------------------------------------------------------------
+    def _leg(
+        self,
+        server: ServerSettings,
+        stages: tuple[Stage, Stage, Stage],
+        opener: Callable[[Endpoint, Deadline], C],
+        finish: Optional[Callable[[C, dict[str, Any]], bool]],
+    ) -> None:
+        """Connect, log in, then ``finish`` (validate or send); skip what follows a failure."""
+        connect, login, last = stages
+        conn: Optional[C] = None
+        try:
+            conn = self._stage(connect, server, lambda d: self._connect(server, opener, d))
+            if conn is None:
+                return
+            self.capabilities[connect.protocol] = conn.info.capabilities
+            username, password = self.settings.login_for(server)
+            c = conn
+            if self._stage(login, server, lambda d: _login(c, username, password, d)) is None:
+                return
+            if finish is None:
+                self._skip_rest(stages, "no test recipient was given")
+                return
+            self._stage(last, server, lambda d: finish(c, d))
+        finally:
+            if conn is not None:
+                conn.close()
+            self._skip_rest(stages, f"an earlier {connect.protocol.upper()} stage failed")
+
     def _connect(
         self,
         server: ServerSettings,
-        opener: Callable[[Endpoint, Deadline], T],
+        opener: Callable[[Endpoint, Deadline], C],
         details: dict[str, Any],
-    ) -> T:
+    ) -> C:
         assert self.deadline is not None
         tls = server.security is not Security.NONE
         endpoint = Endpoint(
@@ -306,37 +357,8 @@ class _Run:
                 certificate_error=str(exc),
             )
             conn = opener(attrs.evolve(endpoint, tls_context=unverified_context()), self.deadline)
-        info: ConnectionInfo = getattr(conn, "info")  # noqa: B009
-        details.update(_info_details(info))
+        details.update(_info_details(conn.info))
         return conn
-
-    # -- the IMAP leg --------------------------------------------------------
-    def _imap_leg(self) -> None:
-        server = self.settings.imap
-        conn: Optional[ImapConnection] = None
-        try:
-            conn = self._stage(
-                Stage.IMAP_CONNECT,
-                server,
-                lambda d: self._connect(server, self.transport.connect_imap, d),
-            )
-            if conn is None:
-                return
-            self.capabilities["imap"] = conn.info.capabilities
-            username, password = self.settings.login_for(server)
-            c = conn
-            if (
-                self._stage(
-                    Stage.IMAP_LOGIN, server, lambda d: _imap_login(c, username, password, d)
-                )
-                is None
-            ):
-                return
-            self._stage(Stage.IMAP_VALIDATE, server, lambda d: self._imap_validate(c, d))
-        finally:
-            if conn is not None:
-                conn.close()
-            self._skip_rest(IMAP_STAGES, "an earlier IMAP stage failed")
 
     def _imap_validate(self, conn: ImapConnection, details: dict[str, Any]) -> bool:
         caps = conn.capabilities()
@@ -367,39 +389,9 @@ class _Run:
             )
         return True
 
-    # -- the SMTP leg --------------------------------------------------------
-    def _smtp_leg(self) -> None:
-        server = self.settings.smtp
-        conn: Optional[SmtpConnection] = None
-        try:
-            conn = self._stage(
-                Stage.SMTP_CONNECT,
-                server,
-                lambda d: self._connect(server, self.transport.connect_smtp, d),
-            )
-            if conn is None:
-                return
-            self.capabilities["smtp"] = conn.info.capabilities
-            username, password = self.settings.login_for(server)
-            c = conn
-            if (
-                self._stage(
-                    Stage.SMTP_LOGIN, server, lambda d: _smtp_login(c, username, password, d)
-                )
-                is None
-            ):
-                return
-            if self.test_recipient is None:
-                self._skip_rest(SMTP_STAGES, "no test recipient was given")
-                return
-            recipient = self.test_recipient
-            self._stage(Stage.TEST_EMAIL, server, lambda d: self._send(c, recipient, d))
-        finally:
-            if conn is not None:
-                conn.close()
-            self._skip_rest(SMTP_STAGES, "an earlier SMTP stage failed")
-
-    def _send(self, conn: SmtpConnection, recipient: str, details: dict[str, Any]) -> bool:
+    def _send(self, conn: SmtpConnection, details: dict[str, Any]) -> bool:
+        recipient = self.test_recipient
+        assert recipient is not None
         sender = self.settings.email
         message, message_id = build_test_message(sender)
         details.update(message_id=message_id, sender=sender, recipient=recipient)
@@ -422,17 +414,7 @@ def _info_details(info: ConnectionInfo) -> dict[str, Any]:
     return details
 
 
-def _imap_login(
-    conn: ImapConnection, username: str, password: str, details: dict[str, Any]
-) -> bool:
-    details["login"] = username
-    details["method"] = conn.login(username, password)
-    return True
-
-
-def _smtp_login(
-    conn: SmtpConnection, username: str, password: str, details: dict[str, Any]
-) -> bool:
+def _login(conn: _Connection, username: str, password: str, details: dict[str, Any]) -> bool:
     details["login"] = username
     details["method"] = conn.login(username, password)
     return True

@@ -14,7 +14,6 @@ from .._deadline import Deadline
 from .._enums import Security
 from .._errors import (
     CapabilityError,
-    DeadlineExceeded,
     ProtocolError,
     ReplyError,
     StartTLSError,
@@ -23,7 +22,7 @@ from .._models import JSONValue
 from .._tls import describe
 from ._base import ConnectionInfo, Endpoint, Folder
 from ._net import Wire, connect, start_tls
-from ._translate import translate
+from ._translate import guarded
 
 T = TypeVar("T")
 _LIST_LINE = re.compile(rb'^\((?P<flags>[^)]*)\) (?P<delim>"(?:\\.|[^"\\])*"|NIL) ?(?P<name>.*)$')
@@ -156,17 +155,7 @@ class ImapConnection:
         return self._info
 
     def _call(self, fn: Callable[[], T], command: Optional[str] = None) -> T:
-        try:
-            value = fn()
-        except Exception as exc:
-            error = translate(exc, during=self._during, deadline=self._deadline, command=command)
-            if error is None or error is exc:
-                raise
-            raise error from exc
-        if self._deadline.expired:
-            # The deadline's abort may have cut the reply short: do not trust it.
-            raise DeadlineExceeded(self._during, command=command)
-        return value
+        return guarded(fn, deadline=self._deadline, during=self._during, command=command)
 
     def _starttls(self, imap: _IMAP4, context: ssl.SSLContext) -> None:
         # RFC 3501 6.2.1: no credentials before TLS unless the user chose no security.

@@ -11,11 +11,11 @@ from typing import Any, Callable, Optional, TypeVar
 
 from .._deadline import Deadline
 from .._enums import Security
-from .._errors import CapabilityError, DeadlineExceeded, StartTLSError
+from .._errors import CapabilityError, StartTLSError
 from .._tls import describe
 from ._base import ConnectionInfo, Endpoint
 from ._net import Wire, connect, start_tls
-from ._translate import smtp_refusal, translate
+from ._translate import guarded, smtp_refusal
 
 T = TypeVar("T")
 _CLOSE_WAIT = 1.0  # seconds granted to QUIT; nothing depends on its reply
@@ -104,17 +104,7 @@ class SmtpConnection:
         return self._info
 
     def _call(self, fn: Callable[[], T], command: Optional[str] = None) -> T:
-        try:
-            value = fn()
-        except Exception as exc:
-            error = translate(exc, during=self._during, deadline=self._deadline, command=command)
-            if error is None or error is exc:
-                raise
-            raise error from exc
-        if self._deadline.expired:
-            # The deadline's abort may have cut the reply short: do not trust it.
-            raise DeadlineExceeded(self._during, command=command)
-        return value
+        return guarded(fn, deadline=self._deadline, during=self._during, command=command)
 
     def _ehlo(self) -> None:
         smtp = self._smtp

@@ -13,7 +13,7 @@ import re
 import smtplib
 import socket
 import ssl
-from typing import Optional, Union
+from typing import Callable, Optional, TypeVar, Union
 
 from .._deadline import Deadline
 from .._errors import (
@@ -31,6 +31,8 @@ from .._errors import (
     TLSError,
 )
 from .._tls import verify_reason
+
+T = TypeVar("T")
 
 # "LOGIN command error: BAD [b'Error in IMAP command LOGIN: ...']" (imaplib._command_complete)
 _IMAP_COMMAND_ERROR = re.compile(r"^(\S+) command error: (BAD|NO) (\[.*\])$", re.S)
@@ -178,3 +180,21 @@ def translate(
     if isinstance(exc, OSError):
         return NetworkError(f"network error while {during}: {exc.strerror or exc}")
     return None
+
+
+def guarded(
+    fn: Callable[[], T], *, deadline: Deadline, during: str, command: Optional[str] = None
+) -> T:
+    """Run one protocol step: its failures come out as ``ProbeError``s, and a step that
+    returns after the deadline expired counts as timed out (the abort may have cut the
+    reply short, so it is not trusted)."""
+    try:
+        value = fn()
+    except Exception as exc:
+        error = translate(exc, during=during, deadline=deadline, command=command)
+        if error is None or error is exc:
+            raise
+        raise error from exc
+    if deadline.expired:
+        raise DeadlineExceeded(during, command=command)
+    return value
