@@ -77,3 +77,15 @@ def stage_causes(result: mailprobe.ProbeResult) -> dict[str, Optional[str]]:
     for s in result.stages:
         out[s.stage.value] = s.diagnosis.cause if s.diagnosis else s.status.value
     return out
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print how long each hostile-server probe took to come back (for the record)."""
+    from . import test_hostile
+
+    if test_hostile.TIMINGS:
+        terminalreporter.section(
+            f"time to result, hostile servers (timeout {test_hostile.TIMEOUT}s)"
+        )
+        for name, seconds in test_hostile.TIMINGS:
+            terminalreporter.write_line(f"{seconds:6.3f}s  {name}")

@@ -157,7 +157,7 @@ first_valid_uid = 1
 default_login_user = dovenull
 default_internal_user = dovecot
 haproxy_trusted_networks = 127.0.0.1
-mail_max_userip_connections = 50
+mail_max_userip_connections = 100
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN {d}/users
@@ -256,6 +256,7 @@ alias_maps =
 alias_database =
 smtp_dns_support_level = disabled
 smtpd_peername_lookup = no
+smtpd_client_connection_count_limit = 200
 biff = no
 virtual_mailbox_domains = {DOMAIN}
 virtual_transport = lmtp:unix:{self.root}/run/lmtp

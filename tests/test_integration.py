@@ -6,6 +6,7 @@ import gc
 import json
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import attrs
 import pytest
@@ -248,5 +249,41 @@ def test_no_socket_is_left_open(servers: MailServers) -> None:
         run(servers, settings)
         run(servers, settings, ca_file=None)  # certificate failures
         run(servers, attrs.evolve(settings, allow_untrusted_certificate=True), ca_file=None)
+    gc.collect()
+    assert _open_fds() == before
+
+
+def test_fifty_parallel_probes_match_sequential_ones(servers: MailServers) -> None:
+    scenarios = [
+        inbox(imap_port=servers.imaps_port, smtp_port=servers.smtp_port),
+        inbox(
+            "bob",
+            imap_port=servers.imap_port,
+            imap_security=STARTTLS,
+            smtp_port=servers.smtps_port,
+            smtp_security=TLS,
+        ),
+        inbox("carol", imap_port=servers.imaps_port, smtp_port=servers.smtp_port),
+        inbox(
+            "dave", imap_port=servers.imaps_port, smtp_port=servers.smtps_port, smtp_security=TLS
+        ),
+        inbox(imap_port=servers.imaps_port, smtp_port=servers.smtp_port, password="wrong-pw"),
+        inbox(
+            "bob",
+            imap_port=servers.imaps_port,
+            smtp_port=servers.smtp_port,
+            email="alice@example.test",
+        ),
+    ]
+    one_by_one = [stage_causes(run(servers, s)) for s in scenarios]
+    assert one_by_one[0] == dict.fromkeys(one_by_one[0], "passed")
+
+    gc.collect()
+    before = _open_fds()
+    picks = [i % len(scenarios) for i in range(50)]
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        results = list(pool.map(lambda i: run(servers, scenarios[i], timeout=30), picks))
+    for i, result in zip(picks, results):
+        assert stage_causes(result) == one_by_one[i]
     gc.collect()
     assert _open_fds() == before

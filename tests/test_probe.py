@@ -277,3 +277,34 @@ def test_one_info_line_per_stage(caplog: pytest.LogCaptureFixture) -> None:
     assert len(lines) == 6
     assert any("smtp_login failed" in line and "invalid_credentials" in line for line in lines)
     assert not any(SECRET in line for line in lines)
+
+
+def test_transcript_is_opt_in_and_per_stage() -> None:
+    plain = run(ScriptedTransport())
+    assert all("transcript" not in s.details for s in plain.stages)
+    with_transcript = run(ScriptedTransport(), transcript=True)
+    for stage in with_transcript.stages:
+        assert stage.details["transcript"] == ()  # the scripted transport speaks no protocol
+
+
+def test_masking_of_transcript_lines() -> None:
+    from mailprobe._transports._imap import mask_imap_line
+    from mailprobe._transports._smtp import mask_smtp_line
+
+    assert (
+        mask_imap_line('A1 LOGIN "bob smith" "pa ss"', "LOGIN") == 'A1 LOGIN "bob smith" ********'
+    )
+    assert mask_imap_line("A1 LOGIN bob pass", "LOGIN") == "A1 LOGIN bob ********"
+    assert mask_imap_line("A2 AUTHENTICATE PLAIN", "AUTHENTICATE") == "A2 AUTHENTICATE PLAIN"
+    assert mask_imap_line("A2 AUTHENTICATE PLAIN AGFsaWNl", "AUTHENTICATE") == (
+        "A2 AUTHENTICATE PLAIN ********"
+    )
+    assert mask_imap_line("AGFsaWNlAHB3", "AUTHENTICATE") == "********"
+    assert mask_imap_line("A3 EXAMINE INBOX", None) == "A3 EXAMINE INBOX"
+    assert mask_smtp_line("AUTH PLAIN AGFsaWNlAHB3", "AUTH") == "AUTH PLAIN ********"
+    assert mask_smtp_line("AUTH LOGIN", "AUTH") == "AUTH LOGIN"
+    assert mask_smtp_line("YWxpY2U=", "AUTH") == "********"
+    assert mask_smtp_line("Subject: hi\r\n\r\nbody\r\n.\r\n", "DATA").startswith(
+        "[message elided, "
+    )
+    assert mask_smtp_line("MAIL FROM:<a@b.example>", None) == "MAIL FROM:<a@b.example>"

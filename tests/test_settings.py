@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 import mailprobe
 from mailprobe import InboxSettings, Security, ServerSettings, SettingsError
+from mailprobe.testing import ScriptedTransport
 
 from .conftest import scripted_settings
 
@@ -176,3 +177,66 @@ def test_any_input_is_either_accepted_or_refused_with_a_settings_error(
     for value in (settings.email, settings.username or "", settings.imap.host):
         assert not any(ch in value for ch in "\r\n\x00")
     assert 1 <= settings.imap.port <= 65535
+
+
+_option_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-10, 10),
+    st.floats(allow_nan=True),
+    st.text(max_size=20),
+    st.lists(st.text(max_size=8), max_size=3),
+)
+
+
+@given(timeout=_option_values, recipient=_option_values, required=_option_values)
+def test_probe_options_are_validated_or_probe_runs(
+    timeout: object, recipient: object, required: object
+) -> None:
+    try:
+        result = mailprobe.probe(
+            scripted_settings(),
+            timeout=timeout,
+            test_recipient=recipient,  # type: ignore[arg-type]
+            required_capabilities=required if required is not None else (),  # type: ignore[arg-type]
+            transport=ScriptedTransport(),
+        )
+    except SettingsError as exc:
+        assert exc.field in {"timeout", "test_recipient", "required_capabilities"}
+        return
+    assert len(result.stages) == 6  # a normal probe, whatever it concluded
+
+
+@given(
+    field=st.sampled_from(["email", "username", "test_recipient"]),
+    head=st.text(max_size=5),
+    bad=st.sampled_from(["\r", "\n", "\x00", "\r\n"]),
+    tail=st.text(max_size=5),
+)
+def test_line_breaks_and_nul_are_refused_everywhere(
+    field: str, head: str, bad: str, tail: str
+) -> None:
+    value = f"{head}a{bad}b{tail}@example.com"
+
+    def attempt() -> object:
+        if field == "test_recipient":
+            return mailprobe.probe(
+                scripted_settings(), test_recipient=value, transport=ScriptedTransport()
+            )
+        return scripted_settings(**{field: value})
+
+    with pytest.raises(SettingsError) as info:
+        attempt()
+    assert info.value.field == field
+
+
+def test_ipv6_literals_and_idn_reach_the_transport() -> None:
+    transport = ScriptedTransport()
+    settings = scripted_settings(
+        imap=ServerSettings(host="[2001:db8::1]", port=993),
+        smtp=ServerSettings(host="smtp.bücher.example", port=465),
+    )
+    assert mailprobe.probe(settings, transport=transport).ok
+    imap_call, smtp_call = transport.called("imap_connect")[0], transport.called("smtp_connect")[0]
+    assert imap_call.args["host"] == "2001:db8::1"
+    assert smtp_call.args["host"] == "smtp.xn--bcher-kva.example"

@@ -63,6 +63,7 @@ CASES = [
     (ssl.SSLEOFError(8, "EOF occurred in violation of protocol"), DisconnectedError),
     (imaplib.IMAP4.abort("socket error: EOF"), DisconnectedError),
     (imaplib.IMAP4.abort("unexpected response: b'SSH-2.0-OpenSSH'"), ProtocolError),
+    (imaplib.IMAP4.abort("socket error: unterminated line: b'x\\n'"), ProtocolError),
     (imaplib.IMAP4.abort("Server shutting down"), ReplyError),
     (imaplib.IMAP4.error(b"[AUTHENTICATIONFAILED] Authentication failed."), ReplyError),
     (imaplib.IMAP4.error(b"* BYE Too many connections"), ReplyError),
@@ -75,6 +76,7 @@ CASES = [
     (smtplib.SMTPRecipientsRefused({"x@y.example": (550, b"5.1.1 User unknown")}), ReplyError),
     (smtplib.SMTPDataError(554, b"5.7.1 Message rejected"), ReplyError),
     (smtplib.SMTPResponseException(-1, b"garbage"), ProtocolError),
+    (smtplib.SMTPResponseException(500, "Line too long."), ProtocolError),
     (smtplib.SMTPNotSupportedError("SMTPUTF8 not supported"), CapabilityError),
 ]
 

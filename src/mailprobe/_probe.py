@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import enum
 import logging
 import os
@@ -30,6 +31,7 @@ from ._transports._base import (
     Folder,
     ImapConnection,
     SmtpConnection,
+    Transcript,
     Transport,
 )
 from ._transports._stdlib import StdlibTransport
@@ -78,6 +80,7 @@ def probe(
     transport: Optional[Transport] = None,
     on_event: Optional[EventHandler] = None,
     required_capabilities: Iterable[str] = (),
+    transcript: bool = False,
 ) -> ProbeResult:
     """Check ``settings`` stage by stage and explain the first failure.
 
@@ -88,7 +91,10 @@ def probe(
     (``default_registry()`` when None); ``transport`` carries the protocol (the
     standard library's when None); ``on_event`` is called in this thread when a
     stage starts and ends; ``required_capabilities`` are IMAP capabilities the
-    app needs. Server and network problems never raise: they are in the result.
+    app needs. ``transcript=True`` stores each stage's protocol exchange, with
+    credentials masked and the message body elided, under ``details["transcript"]``
+    (for support tickets). Server and network problems never raise: they are in
+    the result.
 
     Raises ``SettingsError`` (a ``ValueError``) for invalid options.
     """
@@ -101,6 +107,7 @@ def probe(
         rules=rules,
         transport=transport,
         required_capabilities=required_capabilities,
+        transcript=transcript,
     )
     return run.execute(on_event)
 
@@ -116,10 +123,12 @@ class _Run:
     rules: RuleRegistry
     transport: Transport
     required: tuple[str, ...]
+    transcript: bool
     deadline: Optional[Deadline] = None
     events: queue.Queue[Union[ProbeEvent, None]] = attrs.field(factory=queue.Queue)
     results: dict[Stage, StageResult] = attrs.field(factory=dict)
     capabilities: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
+    lines: dict[str, list[str]] = attrs.field(factory=dict)  # per leg, the current stage's
 
     @classmethod
     def prepare(
@@ -133,6 +142,7 @@ class _Run:
         rules: Optional[RuleRegistry],
         transport: Optional[Transport],
         required_capabilities: Iterable[str],
+        transcript: bool,
     ) -> _Run:
         if not isinstance(settings, InboxSettings):
             raise SettingsError("settings", f"must be InboxSettings, not {type(settings).__name__}")
@@ -148,8 +158,10 @@ class _Run:
             )
         if rules is not None and not isinstance(rules, RuleRegistry):
             raise SettingsError("rules", f"must be a RuleRegistry, not {type(rules).__name__}")
-        if isinstance(required_capabilities, str):
-            raise SettingsError("required_capabilities", "must be a collection of names, not a str")
+        if isinstance(required_capabilities, (str, bytes)) or not isinstance(
+            required_capabilities, Iterable
+        ):
+            raise SettingsError("required_capabilities", "must be a collection of names")
         required = tuple(
             check_text("required_capabilities", c).upper() for c in required_capabilities
         )
@@ -161,6 +173,7 @@ class _Run:
             rules=rules if rules is not None else default_registry(),
             transport=transport if transport is not None else StdlibTransport(),
             required=required,
+            transcript=bool(transcript),
         )
 
     # -- orchestration -------------------------------------------------------
@@ -232,10 +245,14 @@ class _Run:
         """Run one stage; None when it failed (its result is recorded either way)."""
         self.events.put(ProbeEvent(stage=stage, kind="started"))
         details: dict[str, Any] = {}
+        lines: list[str] = []
+        self.lines[stage.protocol] = lines
         started = time.monotonic()
         try:
             value = body(details)
         except Exception as exc:
+            if self.transcript:
+                details["transcript"] = lines
             duration = time.monotonic() - started
             login, _secret = self.settings.login_for(server)
             failure = Failure(
@@ -259,6 +276,8 @@ class _Run:
             )
             self._record(self._scrub(result, server))
             return None
+        if self.transcript:
+            details["transcript"] = lines
         result = StageResult(
             stage=stage,
             status=StageStatus.PASSED,
@@ -268,11 +287,17 @@ class _Run:
         self._record(self._scrub(result, server))
         return value
 
+    def _secrets(self, server: ServerSettings) -> list[str]:
+        """The password and its base64 forms as they travel in SASL (PLAIN and LOGIN)."""
+        login, password = self.settings.login_for(server)
+        plain = b"\0" + login.encode() + b"\0" + password.encode()
+        forms = {password, self.settings.password}
+        forms |= {base64.b64encode(raw).decode() for raw in (password.encode(), plain)}
+        return sorted(forms, key=len, reverse=True)
+
     def _scrub(self, result: StageResult, server: ServerSettings) -> StageResult:
         """Mask the password wherever a server or an error may have echoed it."""
-        secrets = {p for p in (self.settings.password, server.password) if p}
-        if not secrets:
-            return result
+        secrets = self._secrets(server)
 
         def clean(value: Any) -> Any:
             if isinstance(value, enum.Enum):
@@ -310,8 +335,11 @@ class _Run:
         """Connect, log in, then ``finish`` (validate or send); skip what follows a failure."""
         connect, login, last = stages
         conn: Optional[C] = None
+        transcript = self._transcript(connect.protocol, server)
         try:
-            conn = self._stage(connect, server, lambda d: self._connect(server, opener, d))
+            conn = self._stage(
+                connect, server, lambda d: self._connect(server, opener, transcript, d)
+            )
             if conn is None:
                 return
             self.capabilities[connect.protocol] = conn.info.capabilities
@@ -328,10 +356,26 @@ class _Run:
                 conn.close()
             self._skip_rest(stages, f"an earlier {connect.protocol.upper()} stage failed")
 
+    def _transcript(self, protocol: str, server: ServerSettings) -> Optional[Transcript]:
+        """A transcript feeding the current stage's lines and the DEBUG log, if wanted."""
+        if not self.transcript and not logger.isEnabledFor(logging.DEBUG):
+            return None
+        secrets = self._secrets(server)
+
+        def sink(line: str) -> None:
+            for secret in secrets:  # transports mask already; this is a second net
+                line = line.replace(secret, _MASK)
+            if self.transcript:
+                self.lines[protocol].append(line)
+            logger.debug("%s %s", protocol, line)
+
+        return Transcript(sink)
+
     def _connect(
         self,
         server: ServerSettings,
         opener: Callable[[Endpoint, Deadline], C],
+        transcript: Optional[Transcript],
         details: dict[str, Any],
     ) -> C:
         assert self.deadline is not None
@@ -341,6 +385,7 @@ class _Run:
             port=server.port,
             security=server.security,
             tls_context=self.verifying if tls else None,
+            transcript=transcript,
         )
         details.update(host=server.host, port=server.port, security=server.security.value)
         try:

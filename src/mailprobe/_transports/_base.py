@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Mapping, Sequence
-from typing import Optional
+from typing import Callable, Optional
 
 import attrs
 from typing_extensions import Protocol
@@ -20,15 +20,47 @@ from .._deadline import Deadline
 from .._enums import Security
 from .._models import JSONValue, str_tuple
 
+_MAX_LINE = 300
+
+
+class Transcript:
+    """Receives a protocol transcript, one line per command or reply line.
+
+    Transports mask credentials and elide message bodies *before* calling it: a
+    transcript never carries a password, token or message text.
+    """
+
+    def __init__(self, sink: Callable[[str], None]) -> None:
+        self._sink = sink
+
+    def _emit(self, prefix: str, line: str) -> None:
+        if len(line) > _MAX_LINE:
+            line = f"{line[:_MAX_LINE]}... ({len(line)} characters)"
+        self._sink(prefix + line)
+
+    def client(self, line: str) -> None:
+        """A line the client sent (already masked)."""
+        self._emit("C: ", line)
+
+    def server(self, line: str) -> None:
+        """A line the server sent."""
+        self._emit("S: ", line)
+
+    def note(self, text: str) -> None:
+        """Something that is not a protocol line, e.g. ``"TLS established (TLSv1.3)"``."""
+        self._emit("-- ", text)
+
 
 @attrs.frozen(kw_only=True)
 class Endpoint:
-    """Where to connect and how. ``tls_context`` is None only for ``Security.NONE``."""
+    """Where to connect and how. ``tls_context`` is None only for ``Security.NONE``;
+    ``transcript``, when set, receives the masked protocol transcript."""
 
     host: str
     port: int
     security: Security
     tls_context: Optional[ssl.SSLContext] = attrs.field(default=None, eq=False, repr=False)
+    transcript: Optional[Transcript] = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen(kw_only=True)

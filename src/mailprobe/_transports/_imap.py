@@ -7,7 +7,7 @@ import contextlib
 import imaplib
 import re
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Callable, Optional, TypeVar
 
 from .._deadline import Deadline
@@ -20,7 +20,7 @@ from .._errors import (
 )
 from .._models import JSONValue
 from .._tls import describe
-from ._base import ConnectionInfo, Endpoint, Folder
+from ._base import ConnectionInfo, Endpoint, Folder, Transcript
 from ._net import Wire, connect, start_tls
 from ._translate import guarded
 
@@ -29,13 +29,35 @@ _LIST_LINE = re.compile(rb'^\((?P<flags>[^)]*)\) (?P<delim>"(?:\\.|[^"\\])*"|NIL
 _CLOSE_WAIT = 1.0  # seconds granted to LOGOUT; nothing depends on its reply
 
 
-class _IMAP4(imaplib.IMAP4):
-    """``imaplib.IMAP4`` on an already connected socket, re-arming the timeout per read."""
+_LOGIN_COMMAND = re.compile(r'^(\S+ LOGIN (?:"(?:\\.|[^"\\])*"|\S+))')
 
-    def __init__(self, sock: Any, host: str, deadline: Deadline) -> None:
+
+def mask_imap_line(line: str, auth: Optional[str]) -> str:
+    """``line`` as the transcript shows it: no password, no SASL response."""
+    if auth == "LOGIN":
+        match = _LOGIN_COMMAND.match(line)
+        return f"{match.group(1)} ********" if match else "********"
+    if auth == "AUTHENTICATE":
+        parts = line.split(" ")
+        if len(parts) >= 3 and parts[1].upper() == "AUTHENTICATE":
+            # The mechanism stays visible; an initial response (SASL-IR) does not.
+            return " ".join(parts[:3]) + (" ********" if len(parts) > 3 else "")
+        return "********"
+    return line
+
+
+class _IMAP4(imaplib.IMAP4):
+    """``imaplib.IMAP4`` on an already connected socket, re-arming the timeout per read
+    and reporting each line to the transcript (masked while authenticating)."""
+
+    def __init__(
+        self, sock: Any, host: str, deadline: Deadline, transcript: Optional[Transcript]
+    ) -> None:
         self._mp_sock = sock
         self._mp_deadline = deadline
         self._mp_cap: Optional[float] = None
+        self._mp_transcript = transcript
+        self._mp_auth: Optional[str] = None  # "LOGIN" or "AUTHENTICATE" while logging in
         super().__init__(host, 0)
 
     def open(self, host: str = "", port: int = 0, timeout: Optional[float] = None) -> None:
@@ -50,14 +72,24 @@ class _IMAP4(imaplib.IMAP4):
 
     def readline(self) -> bytes:
         self._arm()
-        return super().readline()
+        line = super().readline()
+        if self._mp_transcript is not None and line:
+            self._mp_transcript.server(line.decode("utf-8", "replace").rstrip("\r\n"))
+        return line
 
     def read(self, size: int) -> bytes:
         self._arm()
-        return super().read(size)
+        data = super().read(size)
+        if self._mp_transcript is not None:
+            self._mp_transcript.server(f"[literal, {len(data)} bytes]")
+        return data
 
     def send(self, data: Any) -> None:
         self._arm()
+        if self._mp_transcript is not None:
+            for line in bytes(data).decode("utf-8", "replace").split("\r\n"):
+                if line:
+                    self._mp_transcript.client(mask_imap_line(line, self._mp_auth))
         super().send(data)
 
 
@@ -127,9 +159,13 @@ class ImapConnection:
             if endpoint.security is Security.TLS:
                 assert endpoint.tls_context is not None
                 ctx = endpoint.tls_context
-                sock = self._call(lambda: start_tls(sock, ctx, endpoint.host, deadline))
+                sock = self._call(
+                    lambda: start_tls(sock, ctx, endpoint.host, deadline, endpoint.transcript)
+                )
             self._during = "waiting for the IMAP greeting"
-            self._imap = imap = self._call(lambda: _IMAP4(sock, endpoint.host, deadline))
+            self._imap = imap = self._call(
+                lambda: _IMAP4(sock, endpoint.host, deadline, endpoint.transcript)
+            )
             greeting = imap.welcome.decode("utf-8", "replace")
             if endpoint.security is Security.STARTTLS:
                 assert endpoint.tls_context is not None
@@ -164,6 +200,8 @@ class ImapConnection:
             raise StartTLSError("the IMAP server does not offer STARTTLS")
         try:
             self._call(lambda: imap.starttls(context), "STARTTLS")
+            if imap._mp_transcript is not None and isinstance(imap.sock, ssl.SSLSocket):
+                imap._mp_transcript.note(f"TLS established ({imap.sock.version()})")
         except ReplyError as exc:
             raise StartTLSError(
                 f"the IMAP server refused STARTTLS: {exc.text}", reason="refused"
@@ -186,7 +224,8 @@ class ImapConnection:
                     missing=("LOGIN",),
                     command="LOGIN",
                 )
-            self._call(lambda: imap.login(_quote(username), password), "LOGIN")
+            with _authenticating(imap, "LOGIN"):
+                self._call(lambda: imap.login(_quote(username), password), "LOGIN")
             return "LOGIN"
         # imaplib's LOGIN only takes ASCII; RFC 4616 PLAIN carries UTF-8.
         if "AUTH=PLAIN" not in caps:
@@ -196,7 +235,8 @@ class ImapConnection:
                 command="AUTHENTICATE",
             )
         token = b"\0" + username.encode() + b"\0" + password.encode()
-        self._call(lambda: imap.authenticate("PLAIN", lambda _challenge: token), "AUTHENTICATE")
+        with _authenticating(imap, "AUTHENTICATE"):
+            self._call(lambda: imap.authenticate("PLAIN", lambda _ch: token), "AUTHENTICATE")
         return "AUTHENTICATE PLAIN"
 
     def capabilities(self) -> tuple[str, ...]:
@@ -251,6 +291,15 @@ class ImapConnection:
         finally:
             self._cancel_abort()
             self._wire.close()
+
+
+@contextlib.contextmanager
+def _authenticating(imap: _IMAP4, mode: str) -> Iterator[None]:
+    imap._mp_auth = mode
+    try:
+        yield
+    finally:
+        imap._mp_auth = None
 
 
 def _last_text(data: Sequence[Any]) -> str:

@@ -11,6 +11,7 @@ from typing import Any, Optional
 
 from .._deadline import Deadline
 from .._errors import DeadlineExceeded, HostNotFoundError, NetworkError
+from ._base import Transcript
 
 
 def _is_ip(host: str) -> bool:
@@ -98,8 +99,15 @@ def connect(host: str, port: int, deadline: Deadline) -> socket.socket:
 
 
 def start_tls(
-    sock: socket.socket, context: ssl.SSLContext, host: str, deadline: Deadline
+    sock: socket.socket,
+    context: ssl.SSLContext,
+    host: str,
+    deadline: Deadline,
+    transcript: Optional[Transcript] = None,
 ) -> ssl.SSLSocket:
     """Run the TLS handshake on ``sock`` (which it takes over)."""
     sock.settimeout(deadline.remaining("negotiating TLS"))
-    return context.wrap_socket(sock, server_hostname=host)
+    wrapped = context.wrap_socket(sock, server_hostname=host)
+    if transcript is not None:
+        transcript.note(f"TLS established ({wrapped.version()})")
+    return wrapped

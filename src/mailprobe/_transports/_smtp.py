@@ -6,14 +6,14 @@ import base64
 import contextlib
 import smtplib
 import ssl
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Callable, Optional, TypeVar
 
 from .._deadline import Deadline
 from .._enums import Security
 from .._errors import CapabilityError, StartTLSError
 from .._tls import describe
-from ._base import ConnectionInfo, Endpoint
+from ._base import ConnectionInfo, Endpoint, Transcript
 from ._net import Wire, connect, start_tls
 from ._translate import guarded, smtp_refusal
 
@@ -21,14 +21,32 @@ T = TypeVar("T")
 _CLOSE_WAIT = 1.0  # seconds granted to QUIT; nothing depends on its reply
 
 
-class _SMTP(smtplib.SMTP):
-    """``smtplib.SMTP`` on an already connected socket, re-arming the timeout per read."""
+def mask_smtp_line(line: str, mode: Optional[str]) -> str:
+    """``line`` as the transcript shows it: no credential, no message body."""
+    if mode == "AUTH":
+        words = line.split(" ")
+        if len(words) >= 2 and words[0].upper() == "AUTH":
+            # The mechanism stays visible; an initial response does not.
+            return " ".join(words[:2]) + (" ********" if len(words) > 2 else "")
+        return "********"
+    if mode == "DATA" and line.upper() != "DATA":
+        return f"[message elided, {len(line.encode())} bytes]"
+    return line
 
-    def __init__(self, sock: Any, deadline: Deadline, local_hostname: str) -> None:
+
+class _SMTP(smtplib.SMTP):
+    """``smtplib.SMTP`` on an already connected socket, re-arming the timeout per read
+    and reporting each line to the transcript (masked while authenticating)."""
+
+    def __init__(
+        self, sock: Any, deadline: Deadline, local_hostname: str, transcript: Optional[Transcript]
+    ) -> None:
         super().__init__(local_hostname=local_hostname)
         self.sock = sock
         self._mp_deadline = deadline
         self._mp_cap: Optional[float] = None
+        self._mp_transcript = transcript
+        self._mp_mode: Optional[str] = None  # "AUTH" or "DATA" while those run
 
     def _arm(self) -> None:
         assert self.sock is not None
@@ -37,11 +55,34 @@ class _SMTP(smtplib.SMTP):
 
     def getreply(self) -> tuple[int, bytes]:
         self._arm()
-        return super().getreply()
+        code, reply = super().getreply()
+        if self._mp_transcript is not None:
+            lines = reply.decode("utf-8", "replace").split("\n")
+            for i, line in enumerate(lines):
+                mark = "-" if i < len(lines) - 1 else " "
+                self._mp_transcript.server(f"{code}{mark}{line}".rstrip())
+        return code, reply
 
     def send(self, s: Any) -> None:
         self._arm()
+        if self._mp_transcript is not None:
+            text = s if isinstance(s, str) else bytes(s).decode("utf-8", "replace")
+            if self._mp_mode == "DATA" and text.upper() != "DATA\r\n":
+                self._mp_transcript.client(mask_smtp_line(text, "DATA"))
+            else:
+                for line in text.split("\r\n"):
+                    if line:
+                        self._mp_transcript.client(mask_smtp_line(line, self._mp_mode))
         super().send(s)
+
+
+@contextlib.contextmanager
+def _mode(smtp: _SMTP, mode: str) -> Iterator[None]:
+    smtp._mp_mode = mode
+    try:
+        yield
+    finally:
+        smtp._mp_mode = None
 
 
 def _ehlo_name(local_address: str) -> str:
@@ -69,12 +110,15 @@ class SmtpConnection:
         sock = self._call(lambda: connect(endpoint.host, endpoint.port, deadline))
         self._wire = Wire(sock)
         self._cancel_abort = deadline.on_expiry(self._wire.abort)
-        self._smtp = smtp = _SMTP(sock, deadline, _ehlo_name(self._wire.local))
+        self._transcript = endpoint.transcript
+        self._smtp = smtp = _SMTP(sock, deadline, _ehlo_name(self._wire.local), self._transcript)
         try:
             if endpoint.security is Security.TLS:
                 assert endpoint.tls_context is not None
                 ctx = endpoint.tls_context
-                smtp.sock = self._call(lambda: start_tls(sock, ctx, endpoint.host, deadline))
+                smtp.sock = self._call(
+                    lambda: start_tls(sock, ctx, endpoint.host, deadline, self._transcript)
+                )
             self._during = "waiting for the SMTP greeting"
             code, reply = self._call(smtp.getreply, "CONNECT")
             if code != 220:
@@ -128,7 +172,9 @@ class SmtpConnection:
             )
         raw = smtp.sock
         assert raw is not None
-        smtp.sock = self._call(lambda: start_tls(raw, context, self._host, self._deadline))
+        smtp.sock = self._call(
+            lambda: start_tls(raw, context, self._host, self._deadline, self._transcript)
+        )
         # Forget everything learnt before TLS (RFC 3207 4.2), as smtplib.starttls does.
         smtp.file = None
         smtp.helo_resp = smtp.ehlo_resp = None
@@ -146,25 +192,26 @@ class SmtpConnection:
                 command="AUTH",
             )
         mechanisms = smtp.esmtp_features.get("auth", "").upper().split()
-        user, secret = username.encode(), password.encode()
-        # smtplib encodes credentials as ASCII; RFC 4616 PLAIN carries UTF-8.
-        if "PLAIN" in mechanisms:
-            token = _b64(b"\0" + user + b"\0" + secret)
-            code, reply = self._call(lambda: smtp.docmd("AUTH", "PLAIN " + token), "AUTH")
-            mechanism = "PLAIN"
-        elif "LOGIN" in mechanisms:
-            mechanism = "LOGIN"
-            code, reply = self._call(lambda: smtp.docmd("AUTH", "LOGIN"), "AUTH")
-            for step in (user, secret):
-                if code != 334:
-                    break
-                code, reply = self._call(lambda s=step: smtp.docmd(_b64(s)), "AUTH")  # type: ignore[misc]
-        else:
+        if "PLAIN" not in mechanisms and "LOGIN" not in mechanisms:
             raise CapabilityError(
                 f"no supported AUTH mechanism (offered: {' '.join(mechanisms) or 'none'})",
                 missing=("AUTH PLAIN",),
                 command="AUTH",
             )
+        user, secret = username.encode(), password.encode()
+        # smtplib encodes credentials as ASCII; RFC 4616 PLAIN carries UTF-8.
+        with _mode(smtp, "AUTH"):
+            if "PLAIN" in mechanisms:
+                mechanism = "PLAIN"
+                token = _b64(b"\0" + user + b"\0" + secret)
+                code, reply = self._call(lambda: smtp.docmd("AUTH", "PLAIN " + token), "AUTH")
+            else:
+                mechanism = "LOGIN"
+                code, reply = self._call(lambda: smtp.docmd("AUTH", "LOGIN"), "AUTH")
+                for step in (user, secret):
+                    if code != 334:
+                        break
+                    code, reply = self._call(lambda s=step: smtp.docmd(_b64(s)), "AUTH")  # type: ignore[misc]
         if code != 235:
             raise smtp_refusal(code, reply, "AUTH")
         return mechanism
@@ -189,7 +236,8 @@ class SmtpConnection:
             code, reply = self._call(lambda r=recipient: smtp.rcpt(r), "RCPT")  # type: ignore[misc]
             if code not in (250, 251):
                 raise smtp_refusal(code, reply, "RCPT")
-        code, reply = self._call(lambda: smtp.data(message), "DATA")
+        with _mode(smtp, "DATA"):
+            code, reply = self._call(lambda: smtp.data(message), "DATA")
         if code != 250:
             raise smtp_refusal(code, reply, "DATA")
         return f"{code} {_text(reply)}"

@@ -106,6 +106,8 @@ def _imap_error(exc: imaplib.IMAP4.error, command: Optional[str]) -> ProbeError:
 
 def _imap_abort(exc: imaplib.IMAP4.abort, command: Optional[str]) -> ProbeError:
     text = _text(exc.args[0] if exc.args else "")
+    if "unterminated line" in text:  # a line ending in a bare LF: not IMAP
+        return ProtocolError(text[:200], command=command)
     if text.startswith("socket error"):
         return DisconnectedError(f"connection lost: {text}", command=command)
     if text.startswith(_IMAP_ABORT_OWN):
@@ -142,6 +144,9 @@ def _smtp_error(exc: smtplib.SMTPException, command: Optional[str]) -> ProbeErro
         for code, reply in exc.recipients.values():
             return ReplyError.smtp(code, _text(reply), command="RCPT")
     if isinstance(exc, smtplib.SMTPResponseException):
+        if exc.smtp_code == 500 and exc.smtp_error in ("Line too long.", b"Line too long."):
+            # smtplib's own words for a reply line over 8 KB, not the server's reply.
+            return ProtocolError("reply line too long", command=command)
         return smtp_refusal(exc.smtp_code, exc.smtp_error, command)
     if isinstance(exc, smtplib.SMTPNotSupportedError):
         return CapabilityError(str(exc), missing=(command or "?",), command=command)
