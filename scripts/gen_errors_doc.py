@@ -10,9 +10,9 @@ import re
 import sys
 from pathlib import Path
 
-from mailprobe import ErrorCategory, Stage
+from mailprobe import ErrorCategory, Stage, default_providers
 from mailprobe._rules._builtin import _SPECS
-from mailprobe._rules._hints import HINTS
+from mailprobe._rules._hints import HINTS, TEMPORARY
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "errors.md"
 CERT_REASONS = ("self_signed", "unknown_ca", "expired", "not_yet_valid", "hostname_mismatch",
@@ -50,7 +50,11 @@ def render() -> str:
         "Every failed stage gets a `Diagnosis`: a **category** (the name people meet in",
         "support guides), a finer **cause**, concrete **hints** and the id of the rule that",
         "decided. Placeholders such as `<host>` are filled from the failure; a hint whose",
-        "placeholder has no value (the server said nothing, say) is left out.",
+        "placeholder has no value (the server said nothing, say) is left out. After the",
+        "first hint come the ones that fit the case: the recognised provider's own steps,",
+        "app-password advice, the login name's form, spaces in the password, and the",
+        "connection limit the server announced. `temporary` causes may clear up without",
+        "any change, so an app can retry before asking for a new password.",
         "",
         "## Categories",
         "",
@@ -67,9 +71,25 @@ def render() -> str:
         lines.append("")
         lines.append(f"- categories: {', '.join(sorted(entry['categories']))}")
         lines.append(f"- rules: {', '.join(f'`{r}`' for r in sorted(entry['rules']))}")
+        lines.append(f"- temporary: {'yes' if cause in TEMPORARY else 'no'}")
         lines.append("- hints:")
         lines += [f"  1. {_placeholders(h)}" for h in HINTS.get(cause, HINTS["unknown"])]
         lines.append("")
+    lines += [
+        "## Providers",
+        "",
+        "Recognised by the server name (which also covers custom domains hosted there) or",
+        "by the address's domain; see `mailprobe.default_providers()`.",
+        "",
+        "| provider | domains | IMAP | SMTP | app passwords | help |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for p in default_providers():
+        servers = [f"{s.host}:{s.port} {s.security.value}" if s else "" for s in (p.imap, p.smtp)]
+        domains = ", ".join(p.domains[:3]) + (", ..." if len(p.domains) > 3 else "")
+        lines.append(f"| {p.name} | {domains} | {servers[0]} | {servers[1]} | "
+                     f"{p.app_passwords} | {p.app_password_url or p.setup_url or ''} |")
+    lines.append("")
     return "\n".join(lines)
 
 

@@ -34,6 +34,7 @@ from ._errors import (
 )
 from ._models import Diagnosis, ErrorDetail, JSONValue, ProbeEvent, ProbeResult, StageResult
 from ._probe import probe
+from ._providers import Provider, Providers, ServerDefaults, default_providers
 from ._rules._builtin import any_of, builtin_rules, default_registry, when
 from ._rules._registry import Failure, Rule, RuleRegistry
 from ._settings import InboxSettings, ServerSettings
@@ -72,12 +73,15 @@ __all__ = [
     "ProbeEvent",
     "ProbeResult",
     "ProtocolError",
+    "Provider",
+    "Providers",
     "RefusedError",
     "ReplyError",
     "Rule",
     "RuleError",
     "RuleRegistry",
     "Security",
+    "ServerDefaults",
     "ServerSettings",
     "SettingsError",
     "SmtpConnection",
@@ -91,6 +95,7 @@ __all__ = [
     "__version__",
     "any_of",
     "builtin_rules",
+    "default_providers",
     "default_registry",
     "probe",
     "when",

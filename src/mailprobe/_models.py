@@ -94,8 +94,10 @@ class Diagnosis:
     """Why a stage failed and what a person can do about it.
 
     ``category`` is the support-guide name of the error, ``cause`` a finer slug
-    (``"invalid_credentials"``), ``hints`` concrete steps in order, ``rule_id``
-    the rule that decided.
+    (``"invalid_credentials"``), ``hints`` concrete steps in order, ``links``
+    help pages, ``temporary`` True when retrying later may work without changing
+    anything, ``provider`` the id of the recognised provider (``"gmail"``), and
+    ``rule_id`` the rule that decided.
     """
 
     category: ErrorCategory
@@ -103,6 +105,8 @@ class Diagnosis:
     hints: tuple[str, ...] = attrs.field(default=(), converter=str_tuple)
     links: tuple[str, ...] = attrs.field(default=(), converter=str_tuple)
     title: str = attrs.field(default=attrs.Factory(_title, takes_self=True))
+    temporary: bool = False
+    provider: Optional[str] = None
     rule_id: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -113,6 +117,8 @@ class Diagnosis:
             "title": self.title,
             "hints": list(self.hints),
             "links": list(self.links),
+            "temporary": self.temporary,
+            "provider": self.provider,
             "rule_id": self.rule_id,
         }
 

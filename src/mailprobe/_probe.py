@@ -21,6 +21,7 @@ from ._enums import IMAP_STAGES, SMTP_STAGES, Security, Stage, StageStatus
 from ._errors import CapabilityError, CertificateError, SettingsError
 from ._message import build_test_message, envelope_address
 from ._models import ErrorDetail, ProbeEvent, ProbeResult, StageResult
+from ._providers import Providers, default_providers
 from ._rules._builtin import default_registry
 from ._rules._registry import Failure, RuleRegistry
 from ._settings import InboxSettings, ServerSettings, check_address, check_text, check_timeout
@@ -81,6 +82,7 @@ def probe(
     on_event: Optional[EventHandler] = None,
     required_capabilities: Iterable[str] = (),
     transcript: bool = False,
+    providers: Optional[Providers] = None,
 ) -> ProbeResult:
     """Check ``settings`` stage by stage and explain the first failure.
 
@@ -94,7 +96,8 @@ def probe(
     app needs. ``transcript=True`` stores each stage's protocol exchange, with
     credentials masked and the message body elided, under ``details["transcript"]``
     (for support tickets). Server and network problems never raise: they are in
-    the result.
+    the result. ``providers`` is the provider knowledge used for provider-specific
+    advice (``default_providers()`` when None).
 
     Raises ``SettingsError`` (a ``ValueError``) for invalid options.
     """
@@ -108,6 +111,7 @@ def probe(
         transport=transport,
         required_capabilities=required_capabilities,
         transcript=transcript,
+        providers=providers,
     )
     return run.execute(on_event)
 
@@ -124,6 +128,7 @@ class _Run:
     transport: Transport
     required: tuple[str, ...]
     transcript: bool
+    providers: Providers
     deadline: Optional[Deadline] = None
     events: queue.Queue[Union[ProbeEvent, None]] = attrs.field(factory=queue.Queue)
     results: dict[Stage, StageResult] = attrs.field(factory=dict)
@@ -143,6 +148,7 @@ class _Run:
         transport: Optional[Transport],
         required_capabilities: Iterable[str],
         transcript: bool,
+        providers: Optional[Providers],
     ) -> _Run:
         if not isinstance(settings, InboxSettings):
             raise SettingsError("settings", f"must be InboxSettings, not {type(settings).__name__}")
@@ -156,6 +162,8 @@ class _Run:
             ca_file = check_text(
                 "ca_file", os.fspath(ca_file) if isinstance(ca_file, os.PathLike) else ca_file
             )
+        if providers is not None and not isinstance(providers, Providers):
+            raise SettingsError("providers", f"must be Providers, not {type(providers).__name__}")
         if rules is not None and not isinstance(rules, RuleRegistry):
             raise SettingsError("rules", f"must be a RuleRegistry, not {type(rules).__name__}")
         if isinstance(required_capabilities, (str, bytes)) or not isinstance(
@@ -174,6 +182,7 @@ class _Run:
             transport=transport if transport is not None else StdlibTransport(),
             required=required,
             transcript=bool(transcript),
+            providers=providers if providers is not None else default_providers(),
         )
 
     # -- orchestration -------------------------------------------------------
@@ -254,7 +263,7 @@ class _Run:
             if self.transcript:
                 details["transcript"] = lines
             duration = time.monotonic() - started
-            login, _secret = self.settings.login_for(server)
+            login, secret = self.settings.login_for(server)
             failure = Failure(
                 stage=stage,
                 error=exc,
@@ -265,6 +274,8 @@ class _Run:
                 email=self.settings.email,
                 test_recipient=self.test_recipient,
                 capabilities=self.capabilities.get(stage.protocol, ()),
+                provider=self.providers.match(email=self.settings.email, hosts=[server.host]),
+                password_has_spaces=" " in secret,
             )
             result = StageResult(
                 stage=stage,

@@ -27,7 +27,7 @@ from .._errors import (
     TLSError,
 )
 from .._models import Diagnosis
-from ._hints import hints_for
+from ._hints import diagnose
 from ._registry import Failure, Rule, RuleRegistry
 
 Matcher = Callable[[Failure], bool]
@@ -91,11 +91,7 @@ class _Spec:
         if not self.match(failure):
             return None
         cause = self.cause(failure) if callable(self.cause) else self.cause
-        return Diagnosis(
-            category=self.category or ErrorCategory.for_stage(failure.stage),
-            cause=cause,
-            hints=hints_for(cause, failure),
-        )
+        return diagnose(failure, cause, self.category)
 
     def rule(self) -> Rule:
         return Rule(id=self.id, check=self.check, priority=self.priority, stages=self.stages)
@@ -131,32 +127,88 @@ def _login_needs_tls(f: Failure) -> bool:
     return "LOGINDISABLED" in caps or ("STARTTLS" in caps and "AUTH" in f.error.missing)
 
 
+ANY_LOGIN = LOGIN | VALIDATE  # some refusals only surface on the first command after login
+SMTP_ANY = frozenset({Stage.SMTP_CONNECT, Stage.SMTP_LOGIN, Stage.TEST_EMAIL})
+APP_PASSWORD = ErrorCategory.UNAUTHORIZED_APP_PASSWORD_REQUIRED
+CERTIFICATE = ErrorCategory.UNAUTHORIZED_SSL_CERT_NOT_TRUSTED
+
 _SPECS = (
+    # -- certificates and app passwords: their own categories, at any stage -----------
     _Spec(
-        "tls.certificate",
-        100,
-        when(errors=(CertificateError,)),
-        _cert_cause,
-        category=ErrorCategory.UNAUTHORIZED_SSL_CERT_NOT_TRUSTED,
+        "tls.certificate", 100, when(errors=(CertificateError,)), _cert_cause, category=CERTIFICATE
     ),
-    # Gmail: "534-5.7.9 Application-specific password required"; IMAP:
-    # "[ALERT] Application-specific password required: https://support.google.com/..."
+    # Gmail "534-5.7.9 Application-specific password required", QQ "Please enter your
+    # authorization code", Mail.ru "Aplication password is REQUIRED" (sic).
     _Spec(
         "auth.app_password",
         90,
         any_of(
             when(
-                text=r"application[- ]specific password|app[- ]password|"
-                r"InvalidSecondFactor"
+                text=r"ap+lication[- ]specific password|ap+lication password|"
+                r"app[- ]password|InvalidSecondFactor|authori[sz]ation code|授权码"
             ),
             when(codes=(534,), enhanced=("5.7.9",)),
         ),
         "app_password_required",
-        category=ErrorCategory.UNAUTHORIZED_APP_PASSWORD_REQUIRED,
+        category=APP_PASSWORD,
+    ),
+    # -- refusals that are not about the password ------------------------------------
+    _Spec(
+        "auth.web_login",
+        88,
+        any_of(
+            when(response_codes=("WEBALERT",)),
+            when(text=r"log ?in via your web browser|web login required"),
+        ),
+        "web_login_required",
+        stages=ANY_LOGIN,
+    ),
+    _Spec(
+        "auth.smtp_disabled",
+        87,
+        when(
+            text=r"SmtpClientAuthentication is disabled|smtp_auth_disabled|"
+            r"SMTP AUTH(entication)? is disabled"
+        ),
+        "smtp_auth_disabled",
+        stages=frozenset({Stage.SMTP_LOGIN}),
+    ),
+    _Spec(
+        "auth.basic_disabled",
+        87,
+        when(
+            text=r"basic auth\w* is disabled|basic auth\w* (has been )?(turned off|blocked)|"
+            r"security defaults policy"
+        ),
+        "basic_auth_disabled",
+        stages=ANY_LOGIN,
+    ),
+    # Gmail "[ALERT] Your account is not enabled for IMAP use"; Exchange Online answers
+    # the first command after login with "BAD User is authenticated but not connected".
+    _Spec(
+        "auth.imap_disabled",
+        86,
+        when(
+            text=r"not enabled for IMAP|IMAP (access )?(is )?(not enabled|disabled for)|"
+            r"authenticated but not connected"
+        ),
+        "imap_disabled",
+        stages=ANY_LOGIN,
+    ),
+    # Gmail "[ALERT] Too many simultaneous connections"; Dovecot "[UNAVAILABLE] Maximum
+    # number of connections from user+IP exceeded (mail_max_userip_connections=10)".
+    _Spec(
+        "limits.connections",
+        85,
+        when(
+            text=r"too many (simultaneous |concurrent |open )?connections|"
+            r"maximum number of connections|connection limit"
+        ),
+        "too_many_connections",
     ),
     _Spec(
         "tls.mode_mismatch",
-        85,
+        84,
         any_of(
             when(
                 errors=(TLSError,), test=lambda f: getattr(f.error, "reason", "") == "wrong_version"
@@ -166,7 +218,69 @@ _SPECS = (
         "tls_mode_mismatch",
         stages=CONNECT,
     ),
+    # Yahoo "535 5.7.0 (#AUTH005) Too many bad auth attempts"; Gmail "454 4.7.0 Too many
+    # login attempts, please try again later"; RFC 5530 LIMIT.
+    _Spec(
+        "limits.rate",
+        83,
+        any_of(
+            when(
+                text=r"too many (bad |failed |invalid )?(auth\w*|login\w*|sign.?in)"
+                r" attempts|AUTH005|rate.?limit"
+            ),
+            when(response_codes=("LIMIT",)),
+        ),
+        "rate_limited",
+        stages=ANY_LOGIN | CONNECT,
+    ),
+    _Spec(
+        "auth.account_locked",
+        82,
+        when(
+            text=r"account (is |has been )?(temporarily )?(locked|disabled|suspended|"
+            r"blocked|restricted)|access to your account has been (temporarily )?restricted|"
+            r"user is locked"
+        ),
+        "account_locked",
+        stages=ANY_LOGIN,
+    ),
+    _Spec(
+        "auth.password_expired",
+        82,
+        any_of(when(response_codes=("EXPIRED",)), when(text=r"password (has )?expired")),
+        "password_expired",
+        stages=ANY_LOGIN,
+    ),
+    _Spec(
+        "auth.access_denied",
+        81,
+        when(response_codes=("AUTHORIZATIONFAILED",)),
+        "access_denied",
+        stages=ANY_LOGIN,
+    ),
     _Spec("net.timeout", 80, when(errors=(DeadlineExceeded,)), "timeout"),
+    # RFC 5530 UNAVAILABLE / INUSE, Dovecot "Temporary authentication failure", and any
+    # SMTP 4xx reply (RFC 5321 4.2.1: transient) that no finer rule explained.
+    _Spec(
+        "server.unavailable",
+        70,
+        any_of(
+            when(response_codes=("UNAVAILABLE", "INUSE", "SERVERBUG")),
+            when(text=r"temporary authentication failure|temporarily unavailable"),
+        ),
+        "server_unavailable",
+    ),
+    # -- encryption demanded ------------------------------------------------------------
+    _Spec(
+        "auth.starttls_required",
+        62,
+        when(
+            text=r"must issue a STARTTLS|STARTTLS first|without SSL/TLS encryption is not "
+            r"allowed"
+        ),
+        "starttls_required",
+        stages=LOGIN | SEND,
+    ),
     _Spec(
         "auth.plaintext_disabled",
         60,
@@ -175,13 +289,27 @@ _SPECS = (
             when(response_codes=("PRIVACYREQUIRED",)),
             when(codes=(538,)),
             when(enhanced=("5.7.11",)),
-            when(
-                text=r"must issue a STARTTLS|STARTTLS first|plaintext auth\w* "
-                r"(disallowed|disabled|not allowed)"
-            ),
+            when(text=r"plaintext auth\w* (disallowed|disabled|not allowed)"),
         ),
         "plaintext_auth_disabled",
         stages=LOGIN,
+    ),
+    # -- sending ------------------------------------------------------------------------
+    # Gmail "550 5.4.5 Daily user sending quota exceeded"; Exchange Online "554 5.2.0
+    # STOREDRV.Submission.Exception:SubmissionQuotaExceededException".
+    _Spec(
+        "send.limit",
+        65,
+        any_of(
+            when(
+                text=r"sending (quota|limit)|SubmissionQuotaExceeded|"
+                r"exceeded (its|the|your) (24.hour|daily|hourly) (sending )?limit|"
+                r"messages per (day|hour)|relay quota"
+            ),
+            when(enhanced=("5.4.5",)),
+        ),
+        "sending_limit_exceeded",
+        stages=SEND,
     ),
     _Spec(
         "send.relay_denied",
@@ -194,24 +322,52 @@ _SPECS = (
         "relay_denied",
         stages=SEND,
     ),
-    # Postfix reject_sender_login_mismatch: "553 5.7.1 <x>: Sender address rejected:
-    # not owned by user y"; Exchange Online: "550 5.7.60 SMTP; Client does not have
-    # permissions to send as this sender".
+    # Postfix reject_sender_login_mismatch "553 5.7.1 <x>: Sender address rejected: not
+    # owned by user y"; Exchange "SendAsDeniedException", "5.7.60 ... send as this
+    # sender"; Amazon SES "Email address is not verified".
     _Spec(
         "send.sender_not_allowed",
         60,
         any_of(
             when(
                 errors=(ReplyError,),
-                text=r"not owned by (auth )?user|"
-                r"SendAsDenied|not allowed to send (as|on behalf)|"
-                r"permissions? to send as",
+                text=r"not owned by (auth )?user|SendAsDenied|"
+                r"not allowed to send (as|on behalf)|permissions? to send as|"
+                r"address is not verified",
             ),
             when(enhanced=("5.7.60",)),
         ),
         "sender_not_allowed",
         stages=SEND,
     ),
+    _Spec(
+        "send.mailbox_full",
+        58,
+        any_of(
+            when(enhanced=("5.2.2", "4.2.2")),
+            when(response_codes=("OVERQUOTA",)),
+            when(text=r"mailbox (is )?full|over (its |the )?quota|quota exceeded"),
+        ),
+        "mailbox_full",
+        stages=SEND | VALIDATE,
+    ),
+    _Spec(
+        "send.policy",
+        55,
+        when(
+            errors=(ReplyError,),
+            commands=("DATA",),
+            test=lambda f: (
+                (f.enhanced_status or "").startswith("5.7.")
+                or bool(
+                    re.search(r"spam|policy|blocked|unsolicited|block list|blacklist", f.text, re.I)
+                )
+            ),
+        ),
+        "message_rejected_policy",
+        stages=SEND,
+    ),
+    # -- credentials ----------------------------------------------------------------
     _Spec(
         "auth.invalid_credentials",
         50,
@@ -235,6 +391,7 @@ _SPECS = (
         "auth_mechanism_unsupported",
         stages=LOGIN,
     ),
+    # -- IMAP validation --------------------------------------------------------------
     _Spec(
         "validate.capability",
         40,
@@ -256,27 +413,36 @@ _SPECS = (
         "folders_unavailable",
         stages=VALIDATE,
     ),
+    # -- what the test email's envelope and data met --------------------------------------
     _Spec(
         "send.recipient_rejected",
         40,
-        when(errors=(ReplyError,), commands=("RCPT",)),
+        when(errors=(ReplyError,), commands=("RCPT",), test=lambda f: (f.code or 0) >= 500),
         "recipient_rejected",
         stages=SEND,
     ),
     _Spec(
         "send.sender_rejected",
         40,
-        when(errors=(ReplyError,), commands=("MAIL",)),
+        when(errors=(ReplyError,), commands=("MAIL",), test=lambda f: (f.code or 0) >= 500),
         "sender_rejected",
         stages=SEND,
     ),
     _Spec(
         "send.message_rejected",
         40,
-        when(errors=(ReplyError,), commands=("DATA",)),
+        when(errors=(ReplyError,), commands=("DATA",), test=lambda f: (f.code or 0) >= 500),
         "message_rejected",
         stages=SEND,
     ),
+    _Spec(
+        "smtp.transient",
+        35,
+        when(errors=(ReplyError,), test=lambda f: 400 <= (f.code or 0) < 500),
+        "server_unavailable",
+        stages=SMTP_ANY,
+    ),
+    # -- connecting ---------------------------------------------------------------------
     _Spec(
         "connect.rejected",
         30,

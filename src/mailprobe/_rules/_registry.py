@@ -15,7 +15,7 @@ from typing import Callable, Optional, TypeVar, Union, overload
 
 import attrs
 
-from .._enums import ErrorCategory, Security, Stage
+from .._enums import Security, Stage
 from .._errors import (
     CapabilityError,
     DeadlineExceeded,
@@ -25,7 +25,8 @@ from .._errors import (
     TLSError,
 )
 from .._models import Diagnosis, str_tuple
-from ._hints import hints_for
+from .._providers import Provider
+from ._hints import diagnose
 
 logger = logging.getLogger("mailprobe")
 
@@ -35,8 +36,9 @@ class Failure:
     """What a rule sees: the failed stage, the error, and the settings that led there.
 
     ``code``, ``enhanced_status``, ``response_code``, ``status``, ``command`` and
-    ``text`` are read from the error when it is a ``ReplyError``. No password is
-    ever part of a ``Failure``.
+    ``text`` are read from the error when it is a ``ReplyError``. ``provider`` is
+    the recognised mail provider, if any. No password is ever part of a
+    ``Failure``; ``password_has_spaces`` only says whether it contains a space.
     """
 
     stage: Stage
@@ -48,6 +50,8 @@ class Failure:
     email: str = ""
     test_recipient: Optional[str] = None
     capabilities: tuple[str, ...] = attrs.field(default=(), converter=str_tuple)
+    provider: Optional[Provider] = attrs.field(default=None, eq=False)
+    password_has_spaces: bool = False
 
     @property
     def reply(self) -> Optional[ReplyError]:
@@ -261,15 +265,11 @@ class RuleRegistry:
                     type(diagnosis).__name__,
                 )
                 continue
-            return attrs.evolve(diagnosis, rule_id=rule.id)
+            provider = diagnosis.provider or (failure.provider.id if failure.provider else None)
+            return attrs.evolve(diagnosis, rule_id=rule.id, provider=provider)
         return fallback(failure)
 
 
 def fallback(failure: Failure) -> Diagnosis:
     """The lowest-priority answer: the stage's category, cause ``unknown``."""
-    return Diagnosis(
-        category=ErrorCategory.for_stage(failure.stage),
-        cause="unknown",
-        hints=hints_for("unknown", failure),
-        rule_id=f"fallback.{failure.stage.value}",
-    )
+    return attrs.evolve(diagnose(failure, "unknown"), rule_id=f"fallback.{failure.stage.value}")

@@ -1,0 +1,139 @@
+"""What is known about the mail providers people use, as data (``providers.json``).
+
+A ``Provider`` says which addresses and server names belong to it, its usual
+servers, whether it wants app passwords, where its help pages are, and extra
+steps per cause. ``Providers`` is a collection an app can extend or override;
+``default_providers()`` returns a fresh one holding the shipped data.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from importlib import resources
+from typing import Any, Optional
+
+import attrs
+from typing_extensions import Literal
+
+from ._enums import Security
+from ._errors import SettingsError
+from ._models import str_tuple
+
+AppPasswords = Literal["never", "with_2fa", "always"]
+
+
+@attrs.frozen(kw_only=True)
+class ServerDefaults:
+    """A provider's usual server: host, port and security."""
+
+    host: str
+    port: int
+    security: Security = attrs.field(converter=Security)
+
+
+def _steps(value: Mapping[str, Iterable[str]]) -> Mapping[str, tuple[str, ...]]:
+    return {str(cause): tuple(lines) for cause, lines in value.items()}
+
+
+@attrs.frozen(kw_only=True)
+class Provider:
+    """One mail provider.
+
+    ``domains`` are address domains (``gmail.com``); ``hosts`` are server name
+    patterns (``*.gmail.com``) that identify it even for custom domains;
+    ``app_passwords`` is ``"always"``, ``"with_2fa"`` or ``"never"``; ``steps``
+    maps a cause to extra provider-specific steps.
+    """
+
+    id: str
+    name: str
+    domains: tuple[str, ...] = attrs.field(default=(), converter=str_tuple)
+    hosts: tuple[str, ...] = attrs.field(default=(), converter=str_tuple)
+    imap: Optional[ServerDefaults] = None
+    smtp: Optional[ServerDefaults] = None
+    app_passwords: AppPasswords = "never"
+    app_password_url: Optional[str] = None
+    setup_url: Optional[str] = None
+    login: Literal["email", "local_part"] = "email"
+    steps: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict, converter=_steps, hash=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Provider:
+        """Build a provider from the ``providers.json`` shape; raises ``SettingsError``."""
+        try:
+            fields = dict(data)
+            for key in ("imap", "smtp"):
+                if fields.get(key) is not None:
+                    fields[key] = ServerDefaults(**fields[key])
+            return cls(**fields)
+        except (TypeError, ValueError) as exc:
+            raise SettingsError(
+                "providers", f"bad provider entry {data.get('id')!r}: {exc}"
+            ) from None
+
+    def matches_domain(self, domain: str) -> bool:
+        domain = domain.lower().rstrip(".")
+        return any(domain == d or domain.endswith("." + d) for d in self.domains)
+
+    def matches_host(self, host: str) -> bool:
+        host = host.lower().rstrip(".")
+        return any(
+            fnmatch.fnmatchcase(host, pattern) or host == pattern.lstrip("*.")
+            for pattern in self.hosts
+        )
+
+
+class Providers:
+    """An ordered collection of providers; later additions override earlier ones."""
+
+    def __init__(self, providers: Iterable[Provider] = ()) -> None:
+        self._by_id: dict[str, Provider] = {}
+        for provider in providers:
+            self.add(provider, replace=True)
+
+    def add(self, provider: Provider, *, replace: bool = False) -> Provider:
+        """Add ``provider``; an existing id raises ``SettingsError`` unless ``replace``."""
+        if not isinstance(provider, Provider):
+            raise TypeError(f"expected a Provider, not {type(provider).__name__}")
+        if provider.id in self._by_id and not replace:
+            raise SettingsError("providers", f"provider {provider.id!r} already exists")
+        self._by_id.pop(provider.id, None)
+        self._by_id[provider.id] = provider  # re-inserted last: it is tried first
+        return provider
+
+    def get(self, provider_id: str) -> Optional[Provider]:
+        return self._by_id.get(provider_id)
+
+    def copy(self) -> Providers:
+        return Providers(self._by_id.values())
+
+    def __iter__(self) -> Iterator[Provider]:
+        return iter(self._by_id.values())
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def match(
+        self, *, email: Optional[str] = None, hosts: Iterable[str] = ()
+    ) -> Optional[Provider]:
+        """The provider whose server names match ``hosts``, else whose domains match
+        ``email``'s; the most recently added wins a tie."""
+        candidates = list(reversed(self._by_id.values()))
+        for host in hosts:
+            for provider in candidates:
+                if provider.matches_host(host):
+                    return provider
+        if email and "@" in email:
+            domain = email.rpartition("@")[2]
+            for provider in candidates:
+                if provider.matches_domain(domain):
+                    return provider
+        return None
+
+
+def default_providers() -> Providers:
+    """A fresh collection holding the provider data shipped with mailprobe."""
+    text = resources.files("mailprobe").joinpath("providers.json").read_text(encoding="utf-8")
+    return Providers(Provider.from_dict(entry) for entry in json.loads(text)["providers"])
