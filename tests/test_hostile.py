@@ -349,3 +349,56 @@ def test_no_credentials_without_tls(
     assert PASSWORD.encode() not in received
     for verb in (b"LOGIN", b"AUTHENTICATE", b"AUTH "):
         assert verb not in received.upper()
+
+
+def test_a_server_without_pipelining_gets_one_command_at_a_time(
+    serve: Callable[..., ScriptServer],
+) -> None:
+    order: list[bytes] = []
+
+    def strict(peer: Peer) -> None:
+        def reply(code: bytes) -> Callable[[Peer, bytes], bool]:
+            def handler(p: Peer, line: bytes) -> bool:
+                order.append(line.split(b":")[0].split(b" ")[0].upper())
+                # Anything already waiting would be a pipelined command: record it.
+                p.sock.settimeout(0.05)
+                try:
+                    early = p.sock.recv(100, 2)  # MSG_PEEK
+                except OSError:
+                    early = b""
+                p.sock.settimeout(0.1)
+                if early:
+                    order.append(b"EARLY")
+                p.send(code)
+                return True
+
+            return handler
+
+        def data(p: Peer, line: bytes) -> bool:
+            p.send(b"354 go ahead\r\n")
+            while (body := p.readline()) is not None and body != b".":
+                pass
+            p.send(b"250 2.0.0 queued\r\n")
+            return True
+
+        smtp_session(
+            peer,
+            extensions=("AUTH PLAIN",),
+            on={
+                "AUTH": reply(b"235 2.7.0 ok\r\n"),
+                "MAIL": reply(b"250 2.1.0 ok\r\n"),
+                "RCPT": reply(b"250 2.1.5 ok\r\n"),
+                "DATA": data,
+            },
+        )
+
+    server = serve(strict)
+    settings = scripted_settings(
+        password=PASSWORD,
+        imap=mailprobe.ServerSettings(host="127.0.0.1", port=free_port(), security=Security.NONE),
+        smtp=mailprobe.ServerSettings(host="127.0.0.1", port=server.port, security=Security.NONE),
+    )
+    result = mailprobe.probe(settings, timeout=5, test_recipient="bcc@app.example")
+    assert result.stage(Stage.TEST_EMAIL).status is StageStatus.PASSED, result.to_dict()
+    assert order == [b"AUTH", b"MAIL", b"RCPT"]
+    assert result.stage(Stage.TEST_EMAIL).details["round_trips"] == 4

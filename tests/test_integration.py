@@ -287,3 +287,43 @@ def test_fifty_parallel_probes_match_sequential_ones(servers: MailServers) -> No
         assert stage_causes(result) == one_by_one[i]
     gc.collect()
     assert _open_fds() == before
+
+
+def test_round_trips_are_the_fewest_the_protocols_allow(servers: MailServers) -> None:
+    settings = inbox(imap_port=servers.imaps_port, smtp_port=servers.smtp_port)
+    result = run(servers, settings, transcript=True)
+    assert result.ok, result.to_dict()
+    trips = {s.stage.value: s.details["round_trips"] for s in result.stages}
+    # TCP + TLS 1.3; the greeting's [CAPABILITY] spares a CAPABILITY command.
+    assert trips["imap_connect"] == 2
+    assert trips["imap_login"] == 1  # LOGIN; its tagged OK carries the new capabilities
+    assert trips["imap_validate"] == 1  # EXAMINE and LIST in one flight
+    # TCP, EHLO, STARTTLS, TLS 1.3, EHLO again: all required by RFC 3207.
+    assert trips["smtp_connect"] == 5
+    assert trips["smtp_login"] == 1  # AUTH PLAIN with its initial response
+    assert trips["test_email"] == 2  # MAIL+RCPT+DATA pipelined, then the message
+    sent = [
+        line for s in result.stages for line in s.details["transcript"] if line.startswith("C: ")
+    ]
+    assert not any(" CAPABILITY" in line for line in sent)
+
+
+def test_sasl_ir_for_utf8_credentials(servers: MailServers) -> None:
+    result = run(
+        servers,
+        inbox("carol", imap_port=servers.imaps_port, smtp_port=servers.smtp_port),
+        transcript=True,
+    )
+    assert result.ok
+    login = result.stage(Stage.IMAP_LOGIN).details
+    assert login["round_trips"] == 1
+    assert any("AUTHENTICATE PLAIN ********" in line for line in login["transcript"])
+
+
+def test_sequential_legs_give_the_same_verdict(servers: MailServers) -> None:
+    settings = inbox(
+        "bob", imap_port=servers.imaps_port, smtp_port=servers.smtp_port, email="alice@example.test"
+    )
+    assert stage_causes(run(servers, settings, sequential=True)) == stage_causes(
+        run(servers, settings)
+    )

@@ -308,3 +308,14 @@ def test_masking_of_transcript_lines() -> None:
         "[message elided, "
     )
     assert mask_smtp_line("MAIL FROM:<a@b.example>", None) == "MAIL FROM:<a@b.example>"
+
+
+def test_sequential_runs_one_leg_after_the_other() -> None:
+    concurrent = time.monotonic()
+    run(ScriptedTransport(delay=0.1), timeout=10)
+    concurrent = time.monotonic() - concurrent
+    sequential = time.monotonic()
+    result = run(ScriptedTransport(delay=0.1), timeout=10, sequential=True)
+    sequential = time.monotonic() - sequential
+    assert result.ok
+    assert sequential > concurrent * 1.5  # four calls per leg: ~0.8 s against ~0.4 s

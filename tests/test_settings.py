@@ -128,6 +128,7 @@ def test_settings_are_frozen() -> None:
         ("timeout", -1),
         ("timeout", float("nan")),
         ("timeout", float("inf")),
+        ("timeout", 1e308),
         ("timeout", "30"),
         ("test_recipient", "bcc@app.example\r\nX: y"),
         ("test_recipient", "nobody"),

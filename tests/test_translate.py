@@ -62,6 +62,7 @@ CASES = [
     (_ssl_error(ssl.SSLError, "TLSV1_ALERT_PROTOCOL_VERSION"), TLSError),
     (ssl.SSLEOFError(8, "EOF occurred in violation of protocol"), DisconnectedError),
     (imaplib.IMAP4.abort("socket error: EOF"), DisconnectedError),
+    (imaplib.IMAP4.abort("command: LOGIN => socket error: EOF"), DisconnectedError),
     (imaplib.IMAP4.abort("unexpected response: b'SSH-2.0-OpenSSH'"), ProtocolError),
     (imaplib.IMAP4.abort("socket error: unterminated line: b'x\\n'"), ProtocolError),
     (imaplib.IMAP4.abort("Server shutting down"), ReplyError),

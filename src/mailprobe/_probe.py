@@ -83,6 +83,7 @@ def probe(
     required_capabilities: Iterable[str] = (),
     transcript: bool = False,
     providers: Optional[Providers] = None,
+    sequential: bool = False,
 ) -> ProbeResult:
     """Check ``settings`` stage by stage and explain the first failure.
 
@@ -97,7 +98,9 @@ def probe(
     credentials masked and the message body elided, under ``details["transcript"]``
     (for support tickets). Server and network problems never raise: they are in
     the result. ``providers`` is the provider knowledge used for provider-specific
-    advice (``default_providers()`` when None).
+    advice (``default_providers()`` when None). The IMAP and SMTP legs run side by
+    side; ``sequential=True`` runs SMTP after IMAP, for servers that dislike
+    simultaneous logins (the deadline still covers both).
 
     Raises ``SettingsError`` (a ``ValueError``) for invalid options.
     """
@@ -113,7 +116,7 @@ def probe(
         transcript=transcript,
         providers=providers,
     )
-    return run.execute(on_event)
+    return run.execute(on_event, sequential=bool(sequential))
 
 
 @attrs.define
@@ -186,12 +189,18 @@ class _Run:
         )
 
     # -- orchestration -------------------------------------------------------
-    def execute(self, on_event: Optional[EventHandler]) -> ProbeResult:
+    def execute(self, on_event: Optional[EventHandler], *, sequential: bool = False) -> ProbeResult:
         started = time.monotonic()
         self.deadline = Deadline(self.timeout)
+        bodies: list[tuple[str, Callable[[], None]]] = [
+            ("imap", self._imap_leg),
+            ("smtp", self._smtp_leg),
+        ]
+        if sequential:
+            bodies = [("legs", self._both_legs)]
         legs = [
             threading.Thread(target=self._thread, args=(fn,), name=f"mailprobe-{name}", daemon=True)
-            for name, fn in (("imap", self._imap_leg), ("smtp", self._smtp_leg))
+            for name, fn in bodies
         ]
         try:
             for leg in legs:
@@ -218,6 +227,10 @@ class _Run:
             leg()
         finally:
             self.events.put(None)  # tells execute() this leg is done
+
+    def _both_legs(self) -> None:
+        self._imap_leg()
+        self._smtp_leg()
 
     def _imap_leg(self) -> None:
         imap = self.settings.imap
@@ -356,12 +369,13 @@ class _Run:
             self.capabilities[connect.protocol] = conn.info.capabilities
             username, password = self.settings.login_for(server)
             c = conn
-            if self._stage(login, server, lambda d: _login(c, username, password, d)) is None:
+            log_in = _counted(c, lambda d: _login(c, username, password, d))
+            if self._stage(login, server, log_in) is None:
                 return
             if finish is None:
                 self._skip_rest(stages, "no test recipient was given")
                 return
-            self._stage(last, server, lambda d: finish(c, d))
+            self._stage(last, server, _counted(c, lambda d: finish(c, d)))
         finally:
             if conn is not None:
                 conn.close()
@@ -414,6 +428,9 @@ class _Run:
             )
             conn = opener(attrs.evolve(endpoint, tls_context=unverified_context()), self.deadline)
         details.update(_info_details(conn.info))
+        trips = getattr(conn, "round_trips", None)
+        if isinstance(trips, int):
+            details["round_trips"] = trips
         return conn
 
     def _imap_validate(self, conn: ImapConnection, details: dict[str, Any]) -> bool:
@@ -468,6 +485,22 @@ def _info_details(info: ConnectionInfo) -> dict[str, Any]:
     if info.tls:
         details.update(info.tls)
     return details
+
+
+def _counted(conn: object, body: Callable[[dict[str, Any]], T]) -> Callable[[dict[str, Any]], T]:
+    """``body`` recording in its details how many round trips it took, when the
+    connection counts them (``round_trips``; the default transport does)."""
+
+    def run(details: dict[str, Any]) -> T:
+        before = getattr(conn, "round_trips", None)
+        try:
+            return body(details)
+        finally:
+            after = getattr(conn, "round_trips", None)
+            if isinstance(before, int) and isinstance(after, int):
+                details["round_trips"] = after - before
+
+    return run
 
 
 def _login(conn: _Connection, username: str, password: str, details: dict[str, Any]) -> bool:

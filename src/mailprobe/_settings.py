@@ -15,6 +15,7 @@ from ._errors import SettingsError
 _FORBIDDEN = re.compile(r"[\r\n\x00]")
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
 _MAX_ADDRESS = 254
+_MAX_TIMEOUT = 86400  # a day; socket timeouts and timers overflow long before 1e308
 
 
 def check_text(field: str, value: object, *, secret: bool = False) -> str:
@@ -76,6 +77,8 @@ def check_timeout(field: str, value: object) -> float:
         raise SettingsError(field, f"must be a number of seconds, not {type(value).__name__}")
     if not math.isfinite(value) or value <= 0:
         raise SettingsError(field, f"must be a positive number of seconds, not {value!r}")
+    if value > _MAX_TIMEOUT:
+        raise SettingsError(field, f"must be at most {_MAX_TIMEOUT} seconds, not {value!r}")
     return float(value)
 
 

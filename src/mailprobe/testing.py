@@ -131,6 +131,7 @@ class ScriptedTransport:
     def _step(self, name: str, deadline: Deadline, default: Any, **args: Any) -> Any:
         with self._lock:
             self.calls.append(Call(name=name, args=args))
+        deadline.remaining(f"waiting for the scripted {name}")  # raises once time is up
         if self._delay and deadline.wait(self._delay):
             raise DeadlineExceeded(f"waiting for the scripted {name}")
         return self._slots[name].next(default)

@@ -21,12 +21,12 @@ from .._errors import (
 from .._models import JSONValue
 from .._tls import describe
 from ._base import ConnectionInfo, Endpoint, Folder, Transcript
-from ._net import Wire, connect, start_tls
+from ._net import Wire, connect, start_tls, tls_round_trips
 from ._translate import guarded
 
 T = TypeVar("T")
 _LIST_LINE = re.compile(rb'^\((?P<flags>[^)]*)\) (?P<delim>"(?:\\.|[^"\\])*"|NIL) ?(?P<name>.*)$')
-_CLOSE_WAIT = 1.0  # seconds granted to LOGOUT; nothing depends on its reply
+_CLOSE_WAIT = 1.0  # seconds granted to sending LOGOUT
 
 
 _LOGIN_COMMAND = re.compile(r'^(\S+ LOGIN (?:"(?:\\.|[^"\\])*"|\S+))')
@@ -58,7 +58,21 @@ class _IMAP4(imaplib.IMAP4):
         self._mp_cap: Optional[float] = None
         self._mp_transcript = transcript
         self._mp_auth: Optional[str] = None  # "LOGIN" or "AUTHENTICATE" while logging in
+        self._mp_trust_filed_caps = True  # False while STARTTLS runs (pre-TLS data)
+        self.round_trips = 0  # times the client waited for the server after writing
+        self._mp_waiting = False
         super().__init__(host, 0)
+
+    def _get_capabilities(self) -> None:
+        # RFC 3501 7.1: the greeting may carry [CAPABILITY ...], which imaplib files under
+        # "CAPABILITY"; using it saves the CAPABILITY round trip imaplib would make. After
+        # STARTTLS everything learnt before TLS is discarded (RFC 3501 6.2.1) and asked again.
+        filed = self.untagged_responses.pop("CAPABILITY", None)
+        raw = filed[-1] if filed else None
+        if isinstance(raw, bytes) and raw and self._mp_trust_filed_caps:
+            self.capabilities = tuple(raw.decode("ascii", "replace").upper().split())
+        else:
+            super()._get_capabilities()  # type: ignore[misc]
 
     def open(self, host: str = "", port: int = 0, timeout: Optional[float] = None) -> None:
         self.host = host
@@ -70,8 +84,14 @@ class _IMAP4(imaplib.IMAP4):
         left = self._mp_deadline.remaining("waiting for the IMAP server")
         self.sock.settimeout(left if self._mp_cap is None else min(left, self._mp_cap))
 
+    def _count_turn(self) -> None:
+        if self._mp_waiting:
+            self.round_trips += 1
+            self._mp_waiting = False
+
     def readline(self) -> bytes:
         self._arm()
+        self._count_turn()
         line = super().readline()
         if self._mp_transcript is not None and line:
             self._mp_transcript.server(line.decode("utf-8", "replace").rstrip("\r\n"))
@@ -79,6 +99,7 @@ class _IMAP4(imaplib.IMAP4):
 
     def read(self, size: int) -> bytes:
         self._arm()
+        self._count_turn()
         data = super().read(size)
         if self._mp_transcript is not None:
             self._mp_transcript.server(f"[literal, {len(data)} bytes]")
@@ -90,6 +111,7 @@ class _IMAP4(imaplib.IMAP4):
             for line in bytes(data).decode("utf-8", "replace").split("\r\n"):
                 if line:
                     self._mp_transcript.client(mask_imap_line(line, self._mp_auth))
+        self._mp_waiting = True
         super().send(data)
 
 
@@ -151,7 +173,9 @@ class ImapConnection:
         self._deadline = deadline
         self._during = "connecting to the IMAP server"
         self._ready = False
+        self._listed: Any = None  # LIST's outcome, fetched in the same flight as EXAMINE
         sock = self._call(lambda: connect(endpoint.host, endpoint.port, deadline))
+        self._setup_trips = 1  # the TCP handshake; TLS handshakes are added below
         self._wire = Wire(sock)
         self._cancel_abort = deadline.on_expiry(self._wire.abort)
         self._imap: Optional[_IMAP4] = None
@@ -162,6 +186,7 @@ class ImapConnection:
                 sock = self._call(
                     lambda: start_tls(sock, ctx, endpoint.host, deadline, endpoint.transcript)
                 )
+                self._setup_trips += tls_round_trips(sock)
             self._during = "waiting for the IMAP greeting"
             self._imap = imap = self._call(
                 lambda: _IMAP4(sock, endpoint.host, deadline, endpoint.transcript)
@@ -190,6 +215,11 @@ class ImapConnection:
     def info(self) -> ConnectionInfo:
         return self._info
 
+    @property
+    def round_trips(self) -> int:
+        """Round trips so far: TCP and TLS handshakes plus each wait for a reply."""
+        return self._setup_trips + (self._imap.round_trips if self._imap else 0)
+
     def _call(self, fn: Callable[[], T], command: Optional[str] = None) -> T:
         return guarded(fn, deadline=self._deadline, during=self._during, command=command)
 
@@ -198,16 +228,22 @@ class ImapConnection:
         self._during = "negotiating STARTTLS"
         if "STARTTLS" not in imap.capabilities:
             raise StartTLSError("the IMAP server does not offer STARTTLS")
+        imap.untagged_responses.pop("CAPABILITY", None)
+        imap._mp_trust_filed_caps = False
         try:
             self._call(lambda: imap.starttls(context), "STARTTLS")
-            if imap._mp_transcript is not None and isinstance(imap.sock, ssl.SSLSocket):
-                imap._mp_transcript.note(f"TLS established ({imap.sock.version()})")
+            if isinstance(imap.sock, ssl.SSLSocket):
+                self._setup_trips += tls_round_trips(imap.sock)
+                if imap._mp_transcript is not None:
+                    imap._mp_transcript.note(f"TLS established ({imap.sock.version()})")
         except ReplyError as exc:
             raise StartTLSError(
                 f"the IMAP server refused STARTTLS: {exc.text}", reason="refused"
             ) from exc
         except ProtocolError as exc:
             raise StartTLSError(f"STARTTLS failed: {exc}", reason="refused") from exc
+        finally:
+            imap._mp_trust_filed_caps = True
 
     def _client(self) -> _IMAP4:
         assert self._imap is not None
@@ -236,7 +272,17 @@ class ImapConnection:
             )
         token = b"\0" + username.encode() + b"\0" + password.encode()
         with _authenticating(imap, "AUTHENTICATE"):
-            self._call(lambda: imap.authenticate("PLAIN", lambda _ch: token), "AUTHENTICATE")
+            if "SASL-IR" in caps:
+                # RFC 4959: the response rides on the command, saving a round trip.
+                initial = base64.b64encode(token).decode("ascii")
+                typ, data = self._call(
+                    lambda: imap._simple_command("AUTHENTICATE", "PLAIN", initial), "AUTHENTICATE"
+                )
+                if typ != "OK":
+                    raise ReplyError.imap(typ, _last_text(data), command="AUTHENTICATE")
+                imap.state = "AUTH"
+            else:
+                self._call(lambda: imap.authenticate("PLAIN", lambda _ch: token), "AUTHENTICATE")
         return "AUTHENTICATE PLAIN"
 
     def capabilities(self) -> tuple[str, ...]:
@@ -254,23 +300,44 @@ class ImapConnection:
         return tuple(text.upper().split())
 
     def examine(self, mailbox: str) -> Mapping[str, JSONValue]:
+        """EXAMINE ``mailbox``; LIST is sent in the same flight (RFC 3501 5.5 allows
+        several commands in progress) and its answer kept for ``list_folders()``."""
         imap = self._client()
         self._during = f"opening {mailbox}"
-        typ, data = self._call(lambda: imap.select(_quote(mailbox), readonly=True), "EXAMINE")
+        self._listed = None
+        examine_tag = self._call(lambda: imap._command("EXAMINE", _quote(mailbox)), "EXAMINE")
+        list_tag = self._call(lambda: imap._command("LIST", '""', '"*"'), "LIST")
+        typ, data = self._call(lambda: imap._command_complete("EXAMINE", examine_tag), "EXAMINE")
+        exists = imap.response("EXISTS")[1]
+        self._during = "listing folders"
+        try:
+            list_typ, list_data = self._call(
+                lambda: imap._command_complete("LIST", list_tag), "LIST"
+            )
+            self._listed = (list_typ, imap.response("LIST")[1], list_data)
+        except ReplyError as exc:
+            self._listed = exc
         if typ != "OK":
             raise ReplyError.imap(typ, _last_text(data), command="EXAMINE")
         try:
-            exists = int(data[0]) if data and data[0] is not None else None
+            count = int(exists[-1]) if exists and exists[-1] is not None else None
         except (TypeError, ValueError):
-            exists = None
-        return {"exists": exists}
+            count = None
+        return {"exists": count}
 
     def list_folders(self) -> Sequence[Folder]:
         imap = self._client()
         self._during = "listing folders"
-        typ, data = self._call(imap.list, "LIST")
+        listed, self._listed = self._listed, None
+        if isinstance(listed, ReplyError):
+            raise listed
+        if listed is None:
+            typ, data = self._call(imap.list, "LIST")
+            tagged: Sequence[Any] = data
+        else:
+            typ, data, tagged = listed
         if typ != "OK":
-            raise ReplyError.imap(typ, _last_text(data), command="LIST")
+            raise ReplyError.imap(typ, _last_text(tagged), command="LIST")
         folders = [parse_list_line(item) for item in data if item is not None]
         return tuple(f for f in folders if f is not None)
 
@@ -279,9 +346,11 @@ class ImapConnection:
         try:
             polite = self._ready and not self._deadline.expired
             if imap is not None and polite and imap.state != "LOGOUT":
+                # Say goodbye without waiting for the BYE: nothing depends on it.
                 imap._mp_cap = _CLOSE_WAIT
+                imap.state = "LOGOUT"
                 with contextlib.suppress(Exception):
-                    imap.logout()
+                    imap.send(b"Z LOGOUT\r\n")
             if imap is not None:
                 try:
                     imap.shutdown()

@@ -36,11 +36,11 @@ T = TypeVar("T")
 
 # "LOGIN command error: BAD [b'Error in IMAP command LOGIN: ...']" (imaplib._command_complete)
 _IMAP_COMMAND_ERROR = re.compile(r"^(\S+) command error: (BAD|NO) (\[.*\])$", re.S)
+_IMAP_WRAPPED = re.compile(r"^command: (\S+) => (.*)$", re.S)
 # imaplib.abort messages that are imaplib's own words, not a server's BYE text.
 _IMAP_ABORT_OWN = (
     "socket error",
     "unexpected response",
-    "command:",
     "unexpected tagged",
     "mismatched tag",
     "corrupt",
@@ -106,6 +106,9 @@ def _imap_error(exc: imaplib.IMAP4.error, command: Optional[str]) -> ProbeError:
 
 def _imap_abort(exc: imaplib.IMAP4.abort, command: Optional[str]) -> ProbeError:
     text = _text(exc.args[0] if exc.args else "")
+    wrapped = _IMAP_WRAPPED.match(text)
+    if wrapped:  # imaplib's _command_complete adds "command: NAME => " in front
+        command, text = wrapped.group(1), wrapped.group(2)
     if "unterminated line" in text:  # a line ending in a bare LF: not IMAP
         return ProtocolError(text[:200], command=command)
     if text.startswith("socket error"):
