@@ -13,6 +13,7 @@ if not result.ok:
     print(result.diagnosis.title, result.diagnosis.hints)
 """
 
+from ._batch import aprobe, probe_many
 from ._deadline import Deadline
 from ._enums import ErrorCategory, Security, Stage, StageStatus
 from ._errors import (
@@ -94,9 +95,11 @@ __all__ = [
     "Transport",
     "__version__",
     "any_of",
+    "aprobe",
     "builtin_rules",
     "default_providers",
     "default_registry",
     "probe",
+    "probe_many",
     "when",
 ]

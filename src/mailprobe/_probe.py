@@ -143,16 +143,17 @@ class _Run:
         cls,
         settings: InboxSettings,
         *,
-        test_recipient: Optional[str],
-        timeout: float,
-        ca_file: Optional[str],
-        ssl_context: Optional[ssl.SSLContext],
-        rules: Optional[RuleRegistry],
-        transport: Optional[Transport],
-        required_capabilities: Iterable[str],
-        transcript: bool,
-        providers: Optional[Providers],
+        test_recipient: Optional[str] = None,
+        timeout: float = 30.0,
+        ca_file: Optional[str] = None,
+        ssl_context: Optional[ssl.SSLContext] = None,
+        rules: Optional[RuleRegistry] = None,
+        transport: Optional[Transport] = None,
+        required_capabilities: Iterable[str] = (),
+        transcript: bool = False,
+        providers: Optional[Providers] = None,
     ) -> _Run:
+        """Validate ``probe()``'s options (``SettingsError``) and set up a run."""
         if not isinstance(settings, InboxSettings):
             raise SettingsError("settings", f"must be InboxSettings, not {type(settings).__name__}")
         if test_recipient is not None:
