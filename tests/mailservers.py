@@ -79,17 +79,24 @@ class MailServers:
     imap_remote_port: int = field(default_factory=free_port)  # forwarder: looks non-local
     smtp_port: int = field(default_factory=free_port)  # submission, STARTTLS
     smtps_port: int = field(default_factory=free_port)  # implicit TLS
+    accounts: dict[str, Account] = field(default_factory=lambda: dict(ACCOUNTS))
     _procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _forwarder: ProxyForwarder | None = None
 
     @classmethod
-    def create(cls) -> MailServers:
+    def create(cls, extra_users: int = 0) -> MailServers:
+        """Servers (not yet started) with the fixed accounts plus ``extra_users``
+        generated ones, ``user<N>@example.test`` with password ``pw-<N>-secret``."""
         root = Path(tempfile.mkdtemp(prefix="mp", dir="/tmp"))
         root.chmod(0o755)
         ca = trustme.CA()
         ca_file = root / "ca.pem"
         ca.cert_pem.write_to_path(str(ca_file))
-        return cls(root=root, ca=ca, ca_file=ca_file)
+        servers = cls(root=root, ca=ca, ca_file=ca_file)
+        for n in range(extra_users):
+            address = f"user{n}@{DOMAIN}"
+            servers.accounts[f"user{n}"] = Account(address, f"pw-{n}-secret", address)
+        return servers
 
     # -- lifecycle -----------------------------------------------------------
     def start(self) -> None:
@@ -138,7 +145,7 @@ class MailServers:
         mail = d / "mail"
         mail.mkdir()
         os.chown(mail, 65534, 65534)
-        users = "".join(f"{a.login}:{{PLAIN}}{a.password}::::::\n" for a in ACCOUNTS.values())
+        users = "".join(f"{a.login}:{{PLAIN}}{a.password}::::::\n" for a in self.accounts.values())
         (d / "users").write_text(users, encoding="utf-8")
         conf = f"""
 base_dir = {d}/run
@@ -232,7 +239,7 @@ protocol lmtp {{
         (d / "queue").mkdir()
         (d / "data").mkdir()
         shutil.chown(d / "data", "postfix")
-        senders = "".join(f"{a.email} {a.login}\n" for a in ACCOUNTS.values())
+        senders = "".join(f"{a.email} {a.login}\n" for a in self.accounts.values())
         (d / "senders").write_text(senders, encoding="utf-8")
         main = f"""
 compatibility_level = 3.6

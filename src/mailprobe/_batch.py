@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ._errors import SettingsError
 from ._models import ProbeEvent, ProbeResult
 from ._probe import _Run
 from ._settings import InboxSettings
 
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+# asyncio and concurrent.futures are imported where used: together they are most of
+# the package's import time, and most apps call neither function.
 ResultHandler = Callable[[int, ProbeResult], None]
 
 
@@ -73,6 +76,8 @@ def probe_many(
     a long generator is fine. Other keyword arguments are ``probe()``'s (except
     ``on_event``); invalid ones raise ``SettingsError`` before anything connects.
     """
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait  # noqa: PLC0415
+
     max_workers = _positive("max_workers", max_workers)
     if per_host_limit is not None:
         per_host_limit = _positive("per_host_limit", per_host_limit)
@@ -110,6 +115,8 @@ async def aprobe(settings: InboxSettings, /, **options: Any) -> ProbeResult:
     Takes ``probe()``'s keyword arguments; ``on_event`` is called on the event loop.
     Cancelling the task stops waiting at once; the probe itself ends by its deadline.
     """
+    import asyncio  # noqa: PLC0415
+
     loop = asyncio.get_running_loop()
     on_event: Optional[Callable[[ProbeEvent], None]] = options.pop("on_event", None)
     sequential = bool(options.pop("sequential", False))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import fnmatch
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from importlib import resources
 from typing import Any, Optional
 
 import attrs
@@ -135,5 +134,7 @@ class Providers:
 
 def default_providers() -> Providers:
     """A fresh collection holding the provider data shipped with mailprobe."""
+    from importlib import resources  # noqa: PLC0415  (only needed here; slow to import)
+
     text = resources.files("mailprobe").joinpath("providers.json").read_text(encoding="utf-8")
     return Providers(Provider.from_dict(entry) for entry in json.loads(text)["providers"])
