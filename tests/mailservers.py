@@ -9,6 +9,7 @@ Dovecot's auth socket (SASL) and delivers local mail into Dovecot over LMTP.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
 import shutil
 import signal
@@ -80,6 +81,13 @@ class MailServers:
     smtp_port: int = field(default_factory=free_port)  # submission, STARTTLS
     smtps_port: int = field(default_factory=free_port)  # implicit TLS
     accounts: dict[str, Account] = field(default_factory=lambda: dict(ACCOUNTS))
+    # Implicit-TLS SMTP ports presenting a problem certificate: expired, made out to
+    # another name, self-signed, and valid but expiring within days.
+    cert_ports: dict[str, int] = field(
+        default_factory=lambda: {
+            name: free_port() for name in ("expired", "wrong_host", "self_signed", "expiring")
+        }
+    )
     _procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _forwarder: ProxyForwarder | None = None
 
@@ -103,6 +111,7 @@ class MailServers:
         cert = self.ca.issue_cert("localhost", "127.0.0.1", "mx." + DOMAIN)
         cert.private_key_and_cert_chain_pem.write_to_path(str(self.root / "server.pem"))
         (self.root / "server.pem").chmod(0o644)
+        self._write_problem_certs()
         try:
             self._start_dovecot()
             self._start_postfix()
@@ -138,6 +147,26 @@ class MailServers:
                         return True
             time.sleep(0.05)
         return False
+
+    def _write_problem_certs(self) -> None:
+        now = datetime.datetime.now(datetime.timezone.utc)
+        day = datetime.timedelta(days=1)
+        leaves = {
+            "expired": self.ca.issue_cert(
+                "127.0.0.1", not_before=now - 30 * day, not_after=now - day
+            ),
+            "wrong_host": self.ca.issue_cert("wrong.example"),
+            "expiring": self.ca.issue_cert("127.0.0.1", not_after=now + 5 * day + day / 2),
+        }
+        for name, leaf in leaves.items():
+            leaf.private_key_and_cert_chain_pem.write_to_path(str(self.root / f"{name}.pem"))
+        # A certificate that signs itself: another throwaway CA's own, served as a leaf.
+        stranger = trustme.CA()
+        (self.root / "self_signed.pem").write_bytes(
+            stranger.private_key_pem.bytes() + stranger.cert_pem.bytes()
+        )
+        for name in self.cert_ports:
+            (self.root / f"{name}.pem").chmod(0o644)
 
     # -- Dovecot -------------------------------------------------------------
     def _start_dovecot(self) -> None:
@@ -281,10 +310,16 @@ smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
 smtpd_recipient_restrictions = permit_sasl_authenticated, reject
 """
         (d / "main.cf").write_text(main, encoding="utf-8")
+        problem_services = "\n".join(
+            f"127.0.0.1:{port} inet n - n - - smtpd -o smtpd_tls_wrappermode=yes "
+            f"-o smtpd_tls_security_level=encrypt -o smtpd_tls_chain_files={self.root}/{name}.pem"
+            for name, port in self.cert_ports.items()
+        )
         master = f"""
 127.0.0.1:{self.smtp_port} inet n - n - - smtpd
 127.0.0.1:{self.smtps_port} inet n - n - - smtpd
   -o smtpd_tls_wrappermode=yes -o smtpd_tls_security_level=encrypt
+{problem_services}
 pickup unix n - n 60 1 pickup
 cleanup unix n - n - 0 cleanup
 qmgr unix n - n 300 1 qmgr
@@ -323,7 +358,7 @@ postlog unix-dgram n - n - 1 postlogd
             )
         self._procs.append(proc)
         deadline = time.monotonic() + 20
-        for port in (self.smtp_port, self.smtps_port):
+        for port in (self.smtp_port, self.smtps_port, *self.cert_ports.values()):
             _wait_port(port, deadline, proc, d / "master.stderr")
 
 

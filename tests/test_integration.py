@@ -327,3 +327,45 @@ def test_sequential_legs_give_the_same_verdict(servers: MailServers) -> None:
     assert stage_causes(run(servers, settings, sequential=True)) == stage_causes(
         run(servers, settings)
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [("expired", "expired"), ("wrong_host", "hostname_mismatch"), ("self_signed", "self_signed")],
+)
+def test_certificate_findings(servers: MailServers, name: str, reason: str) -> None:
+    port = servers.cert_ports[name]
+    settings = inbox(imap_port=servers.imaps_port, smtp_port=port, smtp_security=TLS)
+    refused = run(servers, settings)
+    diagnosis = refused.stage(Stage.SMTP_CONNECT).diagnosis
+    assert diagnosis is not None
+    assert diagnosis.category is ErrorCategory.UNAUTHORIZED_SSL_CERT_NOT_TRUSTED
+    assert diagnosis.cause == f"cert_{reason}"
+
+    allowed = run(servers, attrs.evolve(settings, allow_untrusted_certificate=True))
+    details = allowed.stage(Stage.SMTP_CONNECT).details
+    assert allowed.stage(Stage.SMTP_CONNECT).status is StageStatus.PASSED
+    assert details["certificate_trusted"] is False
+    assert details["certificate_problem"] == reason
+    certificate = details["certificate"]
+    assert len(certificate["sha256"]) == 64
+    assert certificate["self_signed"] is (name == "self_signed")
+    if name == "expired":
+        assert certificate["days_to_expiry"] < 0
+    if name == "wrong_host":
+        assert certificate["subject_alt_names"] == ("wrong.example",)
+
+
+def test_a_certificate_about_to_expire_is_trusted_with_a_warning(servers: MailServers) -> None:
+    settings = inbox(
+        imap_port=servers.imaps_port, smtp_port=servers.cert_ports["expiring"], smtp_security=TLS
+    )
+    result = run(servers, settings)
+    assert result.ok, result.to_dict()
+    details = result.stage(Stage.SMTP_CONNECT).details
+    assert details["certificate_trusted"] is True
+    assert details["certificate"]["days_to_expiry"] == 5
+    assert details["certificate"]["expires_soon"] is True
+    assert details["warnings"] == ("the server's certificate expires in 5 days",)
+    imap_cert = result.stage(Stage.IMAP_CONNECT).details["certificate"]
+    assert imap_cert["expires_soon"] is False and "127.0.0.1" in imap_cert["subject_alt_names"]

@@ -429,6 +429,12 @@ class _Run:
             )
             conn = opener(attrs.evolve(endpoint, tls_context=unverified_context()), self.deadline)
         details.update(_info_details(conn.info))
+        certificate = details.get("certificate") or {}
+        if certificate.get("expires_soon"):
+            days = certificate["days_to_expiry"]
+            details.setdefault("warnings", []).append(
+                f"the server's certificate expires in {days} day{'s' if days != 1 else ''}"
+            )
         trips = getattr(conn, "round_trips", None)
         if isinstance(trips, int):
             details["round_trips"] = trips

@@ -7,13 +7,13 @@ bundle costs milliseconds, and ``SSLContext.wrap_socket`` is thread-safe.
 from __future__ import annotations
 
 import functools
-import hashlib
 import ssl
 from typing import Any, Optional
 
 import certifi
 
 from ._errors import SettingsError
+from ._x509 import summarize
 
 # OpenSSL X509_V_ERR_* codes (x509_vfy.h) mapped to the reason slugs of CertificateError.
 _VERIFY_REASONS = {
@@ -77,29 +77,16 @@ def unverified_context() -> ssl.SSLContext:
     return _harden(context)
 
 
-def _name(rdns: Any) -> str:
-    return ", ".join(f"{pair[0]}={pair[1]}" for rdn in rdns or () for pair in rdn)
-
-
 def describe(sock: ssl.SSLSocket) -> dict[str, Any]:
-    """TLS version, cipher and a summary of the peer certificate, as JSON-safe data."""
+    """TLS version, cipher and what the peer certificate says, as JSON-safe data.
+
+    The certificate is read from its DER bytes, so it is described even when it was
+    not verified (``allow_untrusted_certificate``).
+    """
     cipher = sock.cipher()
     der = sock.getpeercert(binary_form=True)
-    info: dict[str, Any] = {
+    return {
         "tls_version": sock.version(),
         "cipher": cipher[0] if cipher else None,
+        "certificate": summarize(der) if der else None,
     }
-    cert: dict[str, Any] = {}
-    if der:
-        cert["sha256"] = hashlib.sha256(der).hexdigest()
-    parsed = sock.getpeercert()  # empty when verification was off
-    if parsed:
-        cert.update(
-            subject=_name(parsed.get("subject")),
-            issuer=_name(parsed.get("issuer")),
-            not_before=parsed.get("notBefore"),
-            not_after=parsed.get("notAfter"),
-            subject_alt_names=[entry[1] for entry in parsed.get("subjectAltName", ())],
-        )
-    info["certificate"] = cert or None
-    return info

@@ -1,0 +1,136 @@
+"""Just enough X.509 (RFC 5280) DER reading to describe a server's certificate.
+
+The standard library only parses the peer certificate when it was verified; with
+``allow_untrusted_certificate`` the probe still reports what the certificate says,
+so the few fields needed are read from the DER bytes here.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import ipaddress
+from typing import Any, Optional
+
+_NAMES = {
+    "2.5.4.3": "commonName",
+    "2.5.4.6": "countryName",
+    "2.5.4.7": "localityName",
+    "2.5.4.8": "stateOrProvinceName",
+    "2.5.4.10": "organizationName",
+    "2.5.4.11": "organizationalUnitName",
+    "1.2.840.113549.1.9.1": "emailAddress",
+}
+_SAN = "2.5.29.17"
+EXPIRY_WARNING_DAYS = 14
+
+
+class DERError(ValueError):
+    """The bytes are not the DER this reader understands."""
+
+
+def _read(data: bytes, pos: int) -> tuple[int, bytes, int]:
+    """(tag, content, next position) of the TLV at ``pos``."""
+    if pos + 2 > len(data):
+        raise DERError("truncated")
+    tag, length = data[pos], data[pos + 1]
+    pos += 2
+    if length & 0x80:
+        count = length & 0x7F
+        if not 0 < count <= 4 or pos + count > len(data):
+            raise DERError("bad length")
+        length = int.from_bytes(data[pos : pos + count], "big")
+        pos += count
+    if pos + length > len(data):
+        raise DERError("truncated")
+    return tag, data[pos : pos + length], pos + length
+
+
+def _children(content: bytes) -> list[tuple[int, bytes]]:
+    out, pos = [], 0
+    while pos < len(content):
+        tag, value, pos = _read(content, pos)
+        out.append((tag, value))
+    return out
+
+
+def _oid(value: bytes) -> str:
+    parts = [value[0] // 40, value[0] % 40]
+    number = 0
+    for byte in value[1:]:
+        number = (number << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            parts.append(number)
+            number = 0
+    return ".".join(str(p) for p in parts)
+
+
+def _text(tag: int, value: bytes) -> str:
+    if tag == 0x1E:  # BMPString
+        return value.decode("utf-16-be", "replace")
+    return value.decode("utf-8" if tag == 0x0C else "latin-1", "replace")
+
+
+def _name(content: bytes) -> str:
+    parts = []
+    for _set_tag, rdn in _children(content):
+        for _seq_tag, pair in _children(rdn):
+            (_oid_tag, oid), (value_tag, value) = _children(pair)[:2]
+            key = _NAMES.get(_oid(oid), _oid(oid))
+            parts.append(f"{key}={_text(value_tag, value)}")
+    return ", ".join(parts)
+
+
+def _time(tag: int, value: bytes) -> datetime.datetime:
+    text = value.decode("ascii")
+    fmt = "%y%m%d%H%M%SZ" if tag == 0x17 else "%Y%m%d%H%M%SZ"
+    return datetime.datetime.strptime(text, fmt).replace(tzinfo=datetime.timezone.utc)
+
+
+def _alt_names(extensions: bytes) -> list[str]:
+    names: list[str] = []
+    for _tag, extension in _children(extensions):
+        fields = _children(extension)
+        if _oid(fields[0][1]) != _SAN:
+            continue
+        _seq_tag, general_names, _end = _read(fields[-1][1], 0)
+        for tag, value in _children(general_names):
+            if tag == 0x82:  # dNSName
+                names.append(value.decode("ascii", "replace"))
+            elif tag == 0x87:  # iPAddress
+                names.append(str(ipaddress.ip_address(value)))
+    return names
+
+
+def summarize(der: bytes, *, now: Optional[datetime.datetime] = None) -> dict[str, Any]:
+    """Subject, issuer, SANs, validity, days to expiry, SHA-256 and self-signedness.
+
+    Fields that cannot be read are left out; the fingerprint is always there.
+    """
+    summary: dict[str, Any] = {"sha256": hashlib.sha256(der).hexdigest()}
+    try:
+        _tag, certificate, _end = _read(der, 0)
+        _tag, tbs, _end = _read(certificate, 0)
+        fields = _children(tbs)
+        if fields and fields[0][0] == 0xA0:  # explicit version
+            fields = fields[1:]
+        issuer, validity, subject = fields[2][1], fields[3][1], fields[4][1]
+        (nb_tag, not_before), (na_tag, not_after) = _children(validity)[:2]
+        starts, ends = _time(nb_tag, not_before), _time(na_tag, not_after)
+        moment = now or datetime.datetime.now(datetime.timezone.utc)
+        summary.update(
+            subject=_name(subject),
+            issuer=_name(issuer),
+            not_before=starts.isoformat(),
+            not_after=ends.isoformat(),
+            days_to_expiry=(ends - moment).days,
+            self_signed=issuer == subject,
+            subject_alt_names=[],
+        )
+        for tag, value in fields[6:]:
+            if tag == 0xA3:  # [3] extensions
+                summary["subject_alt_names"] = _alt_names(_read(value, 0)[1])
+        summary["expires_soon"] = 0 <= summary["days_to_expiry"] <= EXPIRY_WARNING_DAYS
+    except (DERError, IndexError, ValueError, UnicodeDecodeError):
+        summary["parse_error"] = "the certificate could not be read"
+    return summary
