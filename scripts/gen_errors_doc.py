@@ -1,7 +1,7 @@
 """Write docs/errors.md from the built-in rules and hints, so the catalogue cannot drift.
 
-    python scripts/gen_errors_doc.py          # rewrite docs/errors.md
-    python scripts/gen_errors_doc.py --check  # exit 1 if docs/errors.md is stale
+python scripts/gen_errors_doc.py          # rewrite docs/errors.md
+python scripts/gen_errors_doc.py --check  # exit 1 if docs/errors.md is stale
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from mailprobe._rules._builtin import _SPECS
 from mailprobe._rules._hints import HINTS, TEMPORARY
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "errors.md"
-CERT_REASONS = ("self_signed", "unknown_ca", "expired", "not_yet_valid", "hostname_mismatch",
-                "untrusted")
 
 
 def _placeholders(text: str) -> str:
@@ -27,17 +25,21 @@ def _causes() -> dict[str, dict[str, set[str]]]:
     """cause -> {"rules": ids, "categories": labels}."""
     out: dict[str, dict[str, set[str]]] = {}
     for spec in _SPECS:
-        causes = ([f"cert_{r}" for r in CERT_REASONS] if callable(spec.cause)
-                  else [spec.cause])
+        causes = spec.causes
         stages = spec.stages or frozenset(Stage)
-        labels = ({spec.category.label} if spec.category
-                  else {ErrorCategory.for_stage(s).label for s in stages})
+        labels = (
+            {spec.category.label}
+            if spec.category
+            else {ErrorCategory.for_stage(s).label for s in stages}
+        )
         for cause in causes:
             entry = out.setdefault(cause, {"rules": set(), "categories": set()})
             entry["rules"].add(spec.id)
             entry["categories"] |= labels
-    out["unknown"] = {"rules": {"fallback.<stage>"},
-                      "categories": {c.label for c in map(ErrorCategory.for_stage, Stage)}}
+    out["unknown"] = {
+        "rules": {"fallback.<stage>"},
+        "categories": {c.label for c in map(ErrorCategory.for_stage, Stage)},
+    }
     return out
 
 
@@ -87,8 +89,10 @@ def render() -> str:
     for p in default_providers():
         servers = [f"{s.host}:{s.port} {s.security.value}" if s else "" for s in (p.imap, p.smtp)]
         domains = ", ".join(p.domains[:3]) + (", ..." if len(p.domains) > 3 else "")
-        lines.append(f"| {p.name} | {domains} | {servers[0]} | {servers[1]} | "
-                     f"{p.app_passwords} | {p.app_password_url or p.setup_url or ''} |")
+        lines.append(
+            f"| {p.name} | {domains} | {servers[0]} | {servers[1]} | "
+            f"{p.app_passwords} | {p.app_password_url or p.setup_url or ''} |"
+        )
     lines.append("")
     return "\n".join(lines)
 

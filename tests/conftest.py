@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import shutil
+import ssl
 from collections.abc import Iterator
 from typing import Any, Optional
 
 import pytest
+import trustme
 
 import mailprobe
 from mailprobe import InboxSettings, Security, ServerSettings
@@ -19,6 +21,17 @@ def _servers_available() -> Optional[str]:
         if shutil.which(tool) is None:
             return f"{tool} is not installed (the README's test command installs it)"
     return None
+
+
+@pytest.fixture(scope="session")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContext, str]:
+    """A server-side context for 127.0.0.1 and the CA file that trusts it."""
+    ca = trustme.CA()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    ca_file = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    return context, str(ca_file)
 
 
 @pytest.fixture(scope="session")

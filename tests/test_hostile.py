@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from typing import Any, Callable, Optional
 
 import pytest
-import trustme
 
 import mailprobe
 from mailprobe import Security, Stage, StageStatus
@@ -22,17 +21,6 @@ from .mailservers import free_port
 TIMEOUT = 1.5
 PASSWORD = "Hunter2-Xyzzy-Secret"
 TIMINGS: list[tuple[str, float]] = []  # reported at the end of the run (conftest)
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContext, str]:
-    """A server-side context for 127.0.0.1 and the CA file that trusts it."""
-    ca = trustme.CA()
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ca.issue_cert("127.0.0.1").configure_cert(context)
-    ca_file = tmp_path_factory.mktemp("ca") / "ca.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
-    return context, str(ca_file)
 
 
 @pytest.fixture

@@ -57,6 +57,7 @@ class Row(NamedTuple):
     security: Optional[Security] = None
     extra: Optional[dict[str, Any]] = None
     slot: Optional[str] = None
+    oauth2: bool = False  # the inbox logs in with an access token
 
 
 def imap_no(text: str, command: str = "LOGIN") -> ReplyError:
@@ -69,6 +70,11 @@ def imap_bad(text: str, command: str) -> ReplyError:
 
 def smtp(code: int, text: str, command: str = "AUTH") -> ReplyError:
     return ReplyError.smtp(code, text, command=command)
+
+
+def challenged(error: ReplyError, challenge: str) -> ReplyError:
+    error.challenge = challenge
+    return error
 
 
 GMAIL_I, GMAIL_S = "imap.gmail.com", "smtp.gmail.com"
@@ -339,7 +345,79 @@ ROWS = [
         "auth_mechanism_unsupported",
         "auth.mechanism",
     ),
+    # OAuth 2.0: Gmail's XOAUTH2 error challenge (issue: jstedfast/MailKit#377)
+    Row(
+        I_LOGIN,
+        challenged(
+            imap_no("[AUTHENTICATIONFAILED] Invalid credentials (Failure)", command="AUTHENTICATE"),
+            '{"status":"400","schemes":"Bearer","scope":"https://mail.google.com/"}',
+        ),
+        C.IMAP_AUTHENTICATION_ERROR,
+        "oauth_token_invalid",
+        "auth.oauth",
+        host=GMAIL_I,
+        provider="gmail",
+        oauth2=True,
+    ),
+    # RFC 7628 section 3.2.2 error example
+    Row(
+        I_LOGIN,
+        challenged(
+            imap_no("SASL authentication failed", command="AUTHENTICATE"),
+            '{"status":"invalid_token","scope":"example_scope",'
+            '"openid-configuration":"https://example.com/.well-known/'
+            'openid-configuration"}',
+        ),
+        C.IMAP_AUTHENTICATION_ERROR,
+        "oauth_token_invalid",
+        "auth.oauth",
+        oauth2=True,
+    ),
+    Row(
+        I_LOGIN,
+        challenged(
+            imap_no("SASL authentication failed", command="AUTHENTICATE"),
+            '{"status":"insufficient_scope","scope":"mail.read mail.send"}',
+        ),
+        C.IMAP_AUTHENTICATION_ERROR,
+        "oauth_scope_missing",
+        "auth.oauth",
+        oauth2=True,
+    ),
+    # Exchange Online refusing a token, no challenge (issue: MailKit#1494)
+    Row(
+        I_LOGIN,
+        imap_no("AUTHENTICATE failed.", command="AUTHENTICATE"),
+        C.IMAP_AUTHENTICATION_ERROR,
+        "oauth_token_invalid",
+        "auth.oauth",
+        host=MS_I,
+        provider="microsoft",
+        oauth2=True,
+    ),
+    Row(
+        I_LOGIN,
+        CapabilityError("no OAuth", missing=("AUTH=OAUTHBEARER",), command="AUTHENTICATE"),
+        C.IMAP_AUTHENTICATION_ERROR,
+        "auth_mechanism_unsupported",
+        "auth.oauth",
+        oauth2=True,
+    ),
     # == SMTP login ========================================================================
+    # Gmail's XOAUTH2 error challenge as its developer documentation shows it
+    Row(
+        S_LOGIN,
+        challenged(
+            smtp(535, "5.7.8 Username and Password not accepted."),
+            '{"status":"401","schemes":"bearer mac","scope":"https://mail.google.com/"}',
+        ),
+        C.UNAUTHORIZED,
+        "oauth_token_invalid",
+        "auth.oauth",
+        host=GMAIL_S,
+        provider="gmail",
+        oauth2=True,
+    ),
     # Gmail (multi-line reply joined by smtplib)
     Row(
         S_LOGIN,
@@ -1002,6 +1080,12 @@ def run_row(row: Row, **settings_overrides: Any) -> mailprobe.ProbeResult:
     server = ServerSettings(
         host=row.host or default_host, port=row.port or default_port, security=row.security
     )
+    if row.oauth2:
+        settings_overrides = {
+            "password": None,
+            "oauth2_token": "ya29.test-token",
+            **settings_overrides,
+        }
     settings = scripted_settings(**{key: server, **settings_overrides})
     return mailprobe.probe(
         settings, test_recipient="bcc@app.example", transport=ScriptedTransport(**script)

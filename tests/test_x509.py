@@ -17,10 +17,14 @@ def _der(pem: bytes) -> bytes:
 def test_leaf_certificate_fields() -> None:
     ca = trustme.CA(organization_name="Example CA")
     now = datetime.datetime(2030, 1, 1, tzinfo=datetime.timezone.utc)
-    leaf = ca.issue_cert("mail.example.com", "192.0.2.1", "2001:db8::1",
-                         common_name="mail.example.com",
-                         not_before=now - datetime.timedelta(days=10),
-                         not_after=now + datetime.timedelta(days=20))
+    leaf = ca.issue_cert(
+        "mail.example.com",
+        "192.0.2.1",
+        "2001:db8::1",
+        common_name="mail.example.com",
+        not_before=now - datetime.timedelta(days=10),
+        not_after=now + datetime.timedelta(days=20),
+    )
     summary = summarize(_der(leaf.cert_chain_pems[0].bytes()), now=now)
     assert "commonName=mail.example.com" in summary["subject"]
     assert "organizationName=Example CA" in summary["issuer"]
@@ -29,8 +33,12 @@ def test_leaf_certificate_fields() -> None:
     assert summary["days_to_expiry"] == 20
     assert summary["self_signed"] is False
     assert summary["expires_soon"] is False
-    assert summarize(_der(leaf.cert_chain_pems[0].bytes()),
-                     now=now + datetime.timedelta(days=8))["expires_soon"] is True
+    assert (
+        summarize(_der(leaf.cert_chain_pems[0].bytes()), now=now + datetime.timedelta(days=8))[
+            "expires_soon"
+        ]
+        is True
+    )
 
 
 def test_self_signed_and_unreadable() -> None:

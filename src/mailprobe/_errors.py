@@ -118,8 +118,11 @@ class ReplyError(ProbeError):
     ``status`` is the IMAP status (``NO``, ``BAD``, ``BYE``) or the SMTP reply code
     as text; ``code`` the SMTP reply code; ``enhanced_status`` the RFC 3463 code
     (``"5.7.8"``); ``response_code`` the IMAP response code (``"AUTHENTICATIONFAILED"``);
-    ``text`` the server's own words.
+    ``text`` the server's own words; ``challenge`` the decoded error challenge an
+    OAuth mechanism received (RFC 7628 3.2.2 JSON), if any.
     """
+
+    challenge: Optional[str] = None
 
     def __init__(
         self,

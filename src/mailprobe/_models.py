@@ -61,6 +61,7 @@ class ErrorDetail:
     enhanced_status: Optional[str] = None
     response_code: Optional[str] = None
     server_text: Optional[str] = None
+    challenge: Optional[str] = None
 
     @classmethod
     def from_exception(cls, exc: BaseException) -> ErrorDetail:
@@ -78,6 +79,7 @@ class ErrorDetail:
             enhanced_status=reply.enhanced_status if reply else None,
             response_code=reply.response_code if reply else None,
             server_text=reply.text if reply else None,
+            challenge=reply.challenge if reply else None,
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from ._rules._builtin import default_registry
 from ._rules._registry import Failure, RuleRegistry
 from ._settings import InboxSettings, ServerSettings, check_address, check_text, check_timeout
 from ._tls import unverified_context, verifying_context
+from ._transports import _sasl as sasl
 from ._transports._base import (
     ConnectionInfo,
     Endpoint,
@@ -49,6 +50,8 @@ class _Connection(Protocol):
     def info(self) -> ConnectionInfo: ...
 
     def login(self, username: str, password: str) -> str: ...
+
+    def login_oauth2(self, username: str, token: str) -> str: ...
 
     def close(self) -> None: ...
 
@@ -290,6 +293,7 @@ class _Run:
                 capabilities=self.capabilities.get(stage.protocol, ()),
                 provider=self.providers.match(email=self.settings.email, hosts=[server.host]),
                 password_has_spaces=" " in secret,
+                oauth2=self.settings.uses_oauth2(server),
             )
             result = StageResult(
                 stage=stage,
@@ -313,11 +317,16 @@ class _Run:
         return value
 
     def _secrets(self, server: ServerSettings) -> list[str]:
-        """The password and its base64 forms as they travel in SASL (PLAIN and LOGIN)."""
-        login, password = self.settings.login_for(server)
-        plain = b"\0" + login.encode() + b"\0" + password.encode()
-        forms = {password, self.settings.password}
-        forms |= {base64.b64encode(raw).decode() for raw in (password.encode(), plain)}
+        """The password or token, and their base64 forms as they travel in SASL."""
+        login, secret = self.settings.login_for(server)
+        forms = {s for s in (secret, self.settings.password, self.settings.oauth2_token) if s}
+        raw = [
+            secret.encode(),
+            sasl.plain(login, secret),
+            sasl.xoauth2(login, secret),
+            sasl.oauthbearer(login, secret, server.host, server.port),
+        ]
+        forms |= {base64.b64encode(r).decode() for r in raw}
         return sorted(forms, key=len, reverse=True)
 
     def _scrub(self, result: StageResult, server: ServerSettings) -> StageResult:
@@ -368,9 +377,9 @@ class _Run:
             if conn is None:
                 return
             self.capabilities[connect.protocol] = conn.info.capabilities
-            username, password = self.settings.login_for(server)
-            c = conn
-            log_in = _counted(c, lambda d: _login(c, username, password, d))
+            username, secret = self.settings.login_for(server)
+            c, oauth2 = conn, self.settings.uses_oauth2(server)
+            log_in = _counted(c, lambda d: _login(c, username, secret, oauth2, d))
             if self._stage(login, server, log_in) is None:
                 return
             if finish is None:
@@ -510,9 +519,14 @@ def _counted(conn: object, body: Callable[[dict[str, Any]], T]) -> Callable[[dic
     return run
 
 
-def _login(conn: _Connection, username: str, password: str, details: dict[str, Any]) -> bool:
+def _login(
+    conn: _Connection, username: str, secret: str, oauth2: bool, details: dict[str, Any]
+) -> bool:
     details["login"] = username
-    details["method"] = conn.login(username, password)
+    if oauth2:
+        details["method"] = conn.login_oauth2(username, secret)
+    else:
+        details["method"] = conn.login(username, secret)
     return True
 
 

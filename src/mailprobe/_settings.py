@@ -106,6 +106,10 @@ def _optional_password(value: object) -> Optional[str]:
     return None if value is None else _password(value)
 
 
+def _token(value: object) -> Optional[str]:
+    return None if value is None else check_text("oauth2_token", value, secret=True)
+
+
 def _security(value: object) -> Optional[Security]:
     if value is None or isinstance(value, Security):
         return value
@@ -161,19 +165,35 @@ class InboxSettings:
     """A mailbox to check: its address, password and the two servers.
 
     ``email`` is the login name unless ``username`` is given, and the sender of
-    the test email. ``password`` never appears in ``repr`` or any output.
+    the test email. Give a ``password``, or an ``oauth2_token`` (an access token
+    the app obtained; the servers are then logged in to with OAUTHBEARER or
+    XOAUTH2). Neither ever appears in ``repr`` or any output.
     ``allow_untrusted_certificate`` lets the probe go on past an untrusted
     certificate (the result still reports it). Raises ``SettingsError``.
     """
 
     email: str = attrs.field(converter=_email)
-    password: str = attrs.field(repr=False, converter=_password)
+    password: Optional[str] = attrs.field(default=None, repr=False, converter=_optional_password)
     imap: ServerSettings = attrs.field(converter=_imap)
     smtp: ServerSettings = attrs.field(converter=_smtp)
     username: Optional[str] = attrs.field(default=None, converter=_username)
     allow_untrusted_certificate: bool = attrs.field(default=False, converter=_flag)
+    oauth2_token: Optional[str] = attrs.field(default=None, repr=False, converter=_token)
+
+    def __attrs_post_init__(self) -> None:
+        if self.password is None and self.oauth2_token is None:
+            raise SettingsError("password", "give a password or an oauth2_token")
+
+    def uses_oauth2(self, server: ServerSettings) -> bool:
+        """True when ``server`` is logged in to with the access token, not a password."""
+        return server.password is None and self.oauth2_token is not None
 
     def login_for(self, server: ServerSettings) -> tuple[str, str]:
-        """The (login name, password) used on ``server``, falling back to the inbox's."""
+        """The (login name, secret) used on ``server``: its own password, else the
+        inbox's access token when one is given, else the inbox's password."""
         username = server.username or self.username or self.email
-        return username, server.password if server.password is not None else self.password
+        if server.password is not None:
+            return username, server.password
+        secret = self.oauth2_token if self.oauth2_token is not None else self.password
+        assert secret is not None  # guaranteed by __attrs_post_init__
+        return username, secret

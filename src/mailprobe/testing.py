@@ -199,6 +199,16 @@ class _ImapConnection(_Connection):
         )
         return result
 
+    def login_oauth2(self, username: str, token: str) -> str:
+        result: str = self._transport._step(
+            "imap_login",
+            self._deadline,
+            "AUTHENTICATE XOAUTH2",
+            username=username,
+            token_sent=bool(token),
+        )
+        return result
+
     def capabilities(self) -> tuple[str, ...]:
         result: tuple[str, ...] = tuple(
             self._transport._step("imap_capabilities", self._deadline, self._info.capabilities)
@@ -221,6 +231,12 @@ class _SmtpConnection(_Connection):
     def login(self, username: str, password: str) -> str:
         result: str = self._transport._step(
             "smtp_login", self._deadline, "PLAIN", username=username, password_sent=bool(password)
+        )
+        return result
+
+    def login_oauth2(self, username: str, token: str) -> str:
+        result: str = self._transport._step(
+            "smtp_login", self._deadline, "XOAUTH2", username=username, token_sent=bool(token)
         )
         return result
 

@@ -6,6 +6,7 @@ table tests of real server replies in ``tests/test_rules.py``.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from typing import Callable, Optional, Union
@@ -86,6 +87,12 @@ class _Spec:
     cause: Cause
     stages: Optional[frozenset[Stage]] = None
     category: Optional[ErrorCategory] = None
+    #: Every cause a computed ``cause`` can give (for the generated catalogue).
+    outcomes: tuple[str, ...] = ()
+
+    @property
+    def causes(self) -> tuple[str, ...]:
+        return self.outcomes if callable(self.cause) else (self.cause,)
 
     def check(self, failure: Failure) -> Optional[Diagnosis]:
         if not self.match(failure):
@@ -95,6 +102,20 @@ class _Spec:
 
     def rule(self) -> Rule:
         return Rule(id=self.id, check=self.check, priority=self.priority, stages=self.stages)
+
+
+def _oauth_cause(f: Failure) -> str:
+    # RFC 7628 3.2.2: the error challenge is JSON with a "status"; Google sends HTTP-like
+    # numbers ("400", "401"), the RFC names ("invalid_token", "insufficient_scope").
+    if isinstance(f.error, CapabilityError):
+        return "auth_mechanism_unsupported"
+    try:
+        status = str(json.loads(f.challenge or "{}").get("status", ""))
+    except (ValueError, AttributeError):
+        status = ""
+    if status in ("403", "insufficient_scope"):
+        return "oauth_scope_missing"
+    return "oauth_token_invalid"
 
 
 def _cert_cause(f: Failure) -> str:
@@ -135,7 +156,22 @@ CERTIFICATE = ErrorCategory.UNAUTHORIZED_SSL_CERT_NOT_TRUSTED
 _SPECS = (
     # -- certificates and app passwords: their own categories, at any stage -----------
     _Spec(
-        "tls.certificate", 100, when(errors=(CertificateError,)), _cert_cause, category=CERTIFICATE
+        "tls.certificate",
+        100,
+        when(errors=(CertificateError,)),
+        _cert_cause,
+        category=CERTIFICATE,
+        outcomes=tuple(
+            f"cert_{r}"
+            for r in (
+                "self_signed",
+                "unknown_ca",
+                "expired",
+                "not_yet_valid",
+                "hostname_mismatch",
+                "untrusted",
+            )
+        ),
     ),
     # Gmail "534-5.7.9 Application-specific password required", QQ "Please enter your
     # authorization code", Mail.ru "Aplication password is REQUIRED" (sic).
@@ -151,6 +187,15 @@ _SPECS = (
         ),
         "app_password_required",
         category=APP_PASSWORD,
+    ),
+    # -- OAuth 2.0 logins: the token, not a password, was refused -------------------------
+    _Spec(
+        "auth.oauth",
+        89,
+        when(errors=(ReplyError, CapabilityError), test=lambda f: f.oauth2),
+        _oauth_cause,
+        stages=ANY_LOGIN,
+        outcomes=("oauth_token_invalid", "oauth_scope_missing", "auth_mechanism_unsupported"),
     ),
     # -- refusals that are not about the password ------------------------------------
     _Spec(

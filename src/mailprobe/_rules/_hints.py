@@ -126,6 +126,19 @@ HINTS: dict[str, tuple[str, ...]] = {
         "Type the password again by hand; pasted passwords often carry a stray space.",
         _ALLOWLIST,
     ),
+    "oauth_token_invalid": (
+        "The {proto} server did not accept the OAuth access token for {login}: it has "
+        "expired, was revoked, or belongs to another account.",
+        "Refresh the access token (or have the person sign in again) and run the check with "
+        "the new token.",
+        "The server wants a token with the scope {scope}.",
+    ),
+    "oauth_scope_missing": (
+        "The OAuth access token lacks the permission (scope) the {proto} server needs.",
+        "The server wants a token with the scope {scope}.",
+        "Ask for the mail scopes when the person signs in (Gmail: https://mail.google.com/; "
+        "Microsoft 365: IMAP.AccessAsUser.All and SMTP.Send) and get a new token.",
+    ),
     "app_password_required": (
         "The provider does not accept the account password from mail apps here; it wants an "
         "app password (this is usual once two-step verification is on).",

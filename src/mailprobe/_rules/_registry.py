@@ -9,6 +9,7 @@ answers sits below every rule. Registries are instances, never module globals.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 from collections.abc import Iterable, Iterator
 from typing import Callable, Optional, TypeVar, Union, overload
@@ -52,6 +53,12 @@ class Failure:
     capabilities: tuple[str, ...] = attrs.field(default=(), converter=str_tuple)
     provider: Optional[Provider] = attrs.field(default=None, eq=False)
     password_has_spaces: bool = False
+    oauth2: bool = False
+
+    @property
+    def challenge(self) -> Optional[str]:
+        """The decoded OAuth error challenge (RFC 7628 JSON), when there was one."""
+        return self.reply.challenge if self.reply else None
 
     @property
     def reply(self) -> Optional[ReplyError]:
@@ -108,7 +115,16 @@ class Failure:
             "during": error.during if isinstance(error, DeadlineExceeded) else "",
             "missing": ", ".join(error.missing) if isinstance(error, CapabilityError) else "",
             "tls_reason": error.reason if isinstance(error, TLSError) else "",
+            "scope": _challenge_field(self.challenge, "scope"),
         }
+
+
+def _challenge_field(challenge: Optional[str], key: str) -> str:
+    try:
+        value = json.loads(challenge or "").get(key, "")
+    except (ValueError, AttributeError):
+        return ""
+    return str(value)
 
 
 _USUAL_PORTS = {

@@ -94,6 +94,11 @@ class ImapConnection(Protocol):
         """Authenticate; returns the method used (``"LOGIN"``, ``"AUTHENTICATE PLAIN"``)."""
         ...
 
+    def login_oauth2(self, username: str, token: str) -> str:
+        """Authenticate with an OAuth 2.0 access token (OAUTHBEARER or XOAUTH2); a
+        refusal's decoded error challenge goes in ``ReplyError.challenge``."""
+        ...
+
     def capabilities(self) -> tuple[str, ...]:
         """The capabilities in force now (they may change after login)."""
         ...
@@ -117,6 +122,11 @@ class SmtpConnection(Protocol):
 
     def login(self, username: str, password: str) -> str:
         """Authenticate; returns the mechanism used (``"PLAIN"``, ``"LOGIN"``)."""
+        ...
+
+    def login_oauth2(self, username: str, token: str) -> str:
+        """Authenticate with an OAuth 2.0 access token (OAUTHBEARER or XOAUTH2); a
+        refusal's decoded error challenge goes in ``ReplyError.challenge``."""
         ...
 
     def send(self, sender: str, recipients: Sequence[str], message: bytes) -> str:

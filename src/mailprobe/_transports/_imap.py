@@ -20,6 +20,7 @@ from .._errors import (
 )
 from .._models import JSONValue
 from .._tls import describe
+from . import _sasl as sasl
 from ._base import ConnectionInfo, Endpoint, Folder, Transcript
 from ._net import Wire, connect, start_tls, tls_round_trips
 from ._translate import guarded
@@ -174,6 +175,7 @@ class ImapConnection:
         self._during = "connecting to the IMAP server"
         self._ready = False
         self._listed: Any = None  # LIST's outcome, fetched in the same flight as EXAMINE
+        self._host, self._port = endpoint.host, endpoint.port
         sock = self._call(lambda: connect(endpoint.host, endpoint.port, deadline))
         self._setup_trips = 1  # the TCP handshake; TLS handshakes are added below
         self._wire = Wire(sock)
@@ -270,7 +272,7 @@ class ImapConnection:
                 missing=("AUTH=PLAIN",),
                 command="AUTHENTICATE",
             )
-        token = b"\0" + username.encode() + b"\0" + password.encode()
+        token = sasl.plain(username, password)
         with _authenticating(imap, "AUTHENTICATE"):
             if "SASL-IR" in caps:
                 # RFC 4959: the response rides on the command, saving a round trip.
@@ -284,6 +286,38 @@ class ImapConnection:
             else:
                 self._call(lambda: imap.authenticate("PLAIN", lambda _ch: token), "AUTHENTICATE")
         return "AUTHENTICATE PLAIN"
+
+    def login_oauth2(self, username: str, token: str) -> str:
+        imap = self._client()
+        self._during = "logging in"
+        offered = {c[5:] for c in imap.capabilities if c.startswith("AUTH=")}
+        mechanism = sasl.oauth_mechanism(offered)
+        if mechanism is None:
+            raise CapabilityError(
+                "the server offers neither OAUTHBEARER nor XOAUTH2",
+                missing=("AUTH=OAUTHBEARER",),
+                command="AUTHENTICATE",
+            )
+        response = sasl.oauth_response(mechanism, username, token, self._host, self._port)
+        challenges: list[bytes] = []
+
+        def respond(challenge: bytes) -> bytes:
+            if not challenges and not challenge:
+                challenges.append(b"")
+                return response
+            challenges.append(challenge)  # the server's error, as JSON
+            ack: bytes = sasl.ERROR_ACK[mechanism]
+            return ack
+
+        with _authenticating(imap, "AUTHENTICATE"):
+            try:
+                self._call(lambda: imap.authenticate(mechanism, respond), "AUTHENTICATE")
+            except ReplyError as exc:
+                errors = [c for c in challenges if c]
+                if errors:
+                    exc.challenge = errors[0].decode("utf-8", "replace")
+                raise
+        return f"AUTHENTICATE {mechanism}"
 
     def capabilities(self) -> tuple[str, ...]:
         imap = self._client()

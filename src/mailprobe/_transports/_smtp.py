@@ -12,8 +12,9 @@ from typing import Any, Callable, Optional, TypeVar
 
 from .._deadline import Deadline
 from .._enums import Security
-from .._errors import CapabilityError, ProbeError, StartTLSError
+from .._errors import CapabilityError, ProbeError, ReplyError, StartTLSError
 from .._tls import describe
+from . import _sasl as sasl
 from ._base import ConnectionInfo, Endpoint, Transcript
 from ._net import Wire, connect, start_tls, tls_round_trips
 from ._translate import guarded, smtp_refusal
@@ -119,7 +120,7 @@ class SmtpConnection:
 
     def __init__(self, endpoint: Endpoint, deadline: Deadline) -> None:
         self._deadline = deadline
-        self._host = endpoint.host
+        self._host, self._port = endpoint.host, endpoint.port
         self._during = "connecting to the SMTP server"
         self._ready = False
         sock = self._call(lambda: connect(endpoint.host, endpoint.port, deadline))
@@ -226,7 +227,7 @@ class SmtpConnection:
         with _mode(smtp, "AUTH"):
             if "PLAIN" in mechanisms:
                 mechanism = "PLAIN"
-                token = _b64(b"\0" + user + b"\0" + secret)
+                token = _b64(sasl.plain(username, password))
                 code, reply = self._call(lambda: smtp.docmd("AUTH", "PLAIN " + token), "AUTH")
             else:
                 mechanism = "LOGIN"
@@ -237,6 +238,32 @@ class SmtpConnection:
                     code, reply = self._call(lambda s=step: smtp.docmd(_b64(s)), "AUTH")  # type: ignore[misc]
         if code != 235:
             raise smtp_refusal(code, reply, "AUTH")
+        return mechanism
+
+    def login_oauth2(self, username: str, token: str) -> str:
+        smtp = self._smtp
+        self._during = "logging in"
+        offered = set(smtp.esmtp_features.get("auth", "").upper().split())
+        mechanism = sasl.oauth_mechanism(offered)
+        if mechanism is None:
+            raise CapabilityError(
+                "the server offers neither OAUTHBEARER nor XOAUTH2",
+                missing=("AUTH OAUTHBEARER",),
+                command="AUTH",
+            )
+        response = _b64(sasl.oauth_response(mechanism, username, token, self._host, self._port))
+        challenge: Optional[str] = None
+        with _mode(smtp, "AUTH"):
+            code, reply = self._call(lambda: smtp.docmd("AUTH", f"{mechanism} {response}"), "AUTH")
+            if code == 334:  # an error challenge (RFC 7628 3.2.2): acknowledge, get the code
+                challenge = base64.b64decode(reply + b"==").decode("utf-8", "replace")
+                ack = _b64(sasl.ERROR_ACK[mechanism])
+                code, reply = self._call(lambda: smtp.docmd(ack), "AUTH")
+        if code != 235:
+            error = smtp_refusal(code, reply, "AUTH")
+            if isinstance(error, ReplyError):
+                error.challenge = challenge
+            raise error
         return mechanism
 
     def send(self, sender: str, recipients: Sequence[str], message: bytes) -> str:
