@@ -369,3 +369,43 @@ def test_a_certificate_about_to_expire_is_trusted_with_a_warning(servers: MailSe
     assert details["warnings"] == ("the server's certificate expires in 5 days",)
     imap_cert = result.stage(Stage.IMAP_CONNECT).details["certificate"]
     assert imap_cert["expires_soon"] is False and "127.0.0.1" in imap_cert["subject_alt_names"]
+
+
+def test_suggest_finds_the_mode_that_works_without_logging_in(servers: MailServers) -> None:
+    # TLS configured on the plain ports: the same ports with STARTTLS work.
+    settings = inbox(
+        imap_port=servers.imap_port,
+        imap_security=TLS,
+        smtp_port=servers.smtp_port,
+        smtp_security=TLS,
+    )
+    plain = run(servers, settings)
+    assert all(
+        plain.stage(s).diagnosis.suggestion is None  # type: ignore[union-attr]
+        for s in (Stage.IMAP_CONNECT, Stage.SMTP_CONNECT)
+    )
+    result = run(servers, settings, suggest=True)
+    for stage, port in (
+        (Stage.IMAP_CONNECT, servers.imap_port),
+        (Stage.SMTP_CONNECT, servers.smtp_port),
+    ):
+        diagnosis = result.stage(stage).diagnosis
+        assert diagnosis is not None and diagnosis.cause == "tls_mode_mismatch"
+        assert diagnosis.suggestion == mailprobe.ServerDefaults(
+            host="127.0.0.1", port=port, security=STARTTLS
+        )
+        assert diagnosis.hints[0].startswith(f"127.0.0.1 answers on port {port} with STARTTLS")
+    assert result.to_dict()["diagnosis"]["suggestion"] == {
+        "host": "127.0.0.1",
+        "port": servers.imap_port,
+        "security": "starttls",
+    }
+
+
+def test_suggest_reports_nothing_when_nothing_answers(servers: MailServers) -> None:
+    result = run(
+        servers, inbox(imap_port=free_port(), smtp_port=free_port()), suggest=True, timeout=10
+    )
+    assert result.diagnosis is not None and result.diagnosis.cause == "connection_refused"
+    assert result.diagnosis.suggestion is None
+    assert result.duration < 5

@@ -319,3 +319,26 @@ def test_sequential_runs_one_leg_after_the_other() -> None:
     sequential = time.monotonic() - sequential
     assert result.ok
     assert sequential > concurrent * 1.5  # four calls per leg: ~0.8 s against ~0.4 s
+
+
+def test_suggest_tries_the_other_mode_then_the_usual_ports_without_credentials() -> None:
+    from mailprobe import TLSError
+
+    mismatch = TLSError("wrong version", reason="wrong_version")
+    transport = ScriptedTransport(
+        smtp_connect=[mismatch, RefusedError("no"), RefusedError("no"), None]
+    )
+    settings = scripted_settings(
+        smtp=mailprobe.ServerSettings(
+            host="smtp.example.com", port=2525, security=mailprobe.Security.TLS
+        )
+    )
+    result = mailprobe.probe(settings, transport=transport, suggest=True)
+    tried = [(c.args["port"], c.args["security"].value) for c in transport.called("smtp_connect")]
+    assert tried == [(2525, "tls"), (2525, "starttls"), (465, "tls"), (587, "starttls")]
+    diagnosis = result.stage(Stage.SMTP_CONNECT).diagnosis
+    assert diagnosis is not None
+    assert diagnosis.suggestion == mailprobe.ServerDefaults(
+        host="smtp.example.com", port=587, security="starttls"
+    )
+    assert transport.called("smtp_login") == []

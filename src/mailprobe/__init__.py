@@ -33,9 +33,23 @@ from ._errors import (
     StartTLSError,
     TLSError,
 )
-from ._models import Diagnosis, ErrorDetail, JSONValue, ProbeEvent, ProbeResult, StageResult
+from ._models import (
+    Diagnosis,
+    ErrorDetail,
+    JSONValue,
+    ProbeEvent,
+    ProbeResult,
+    ServerDefaults,
+    StageResult,
+)
 from ._probe import probe
-from ._providers import Provider, Providers, ServerDefaults, default_providers
+from ._providers import (
+    Provider,
+    Providers,
+    SuggestedSettings,
+    default_providers,
+    suggest_settings,
+)
 from ._rules._builtin import any_of, builtin_rules, default_registry, when
 from ._rules._registry import Failure, Rule, RuleRegistry
 from ._settings import InboxSettings, ServerSettings
@@ -91,6 +105,7 @@ __all__ = [
     "StageStatus",
     "StartTLSError",
     "StdlibTransport",
+    "SuggestedSettings",
     "TLSError",
     "Transport",
     "__version__",
@@ -101,5 +116,6 @@ __all__ = [
     "default_registry",
     "probe",
     "probe_many",
+    "suggest_settings",
     "when",
 ]

@@ -9,7 +9,7 @@ from typing import Any, Optional, Union
 import attrs
 from typing_extensions import Literal, TypeAlias
 
-from ._enums import ErrorCategory, Stage, StageStatus
+from ._enums import ErrorCategory, Security, Stage, StageStatus
 from ._errors import CapabilityError, DeadlineExceeded, ProbeError, ReplyError, TLSError
 
 #: A JSON-safe value as stored in ``StageResult.details`` (sequences are tuples).
@@ -87,6 +87,18 @@ class ErrorDetail:
         return attrs.asdict(self)
 
 
+@attrs.frozen(kw_only=True)
+class ServerDefaults:
+    """A server as host, port and security: a provider's usual one, or a suggestion."""
+
+    host: str
+    port: int
+    security: Security = attrs.field(converter=Security)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"host": self.host, "port": self.port, "security": self.security.value}
+
+
 def _title(instance: Diagnosis) -> str:
     return instance.category.label
 
@@ -98,8 +110,9 @@ class Diagnosis:
     ``category`` is the support-guide name of the error, ``cause`` a finer slug
     (``"invalid_credentials"``), ``hints`` concrete steps in order, ``links``
     help pages, ``temporary`` True when retrying later may work without changing
-    anything, ``provider`` the id of the recognised provider (``"gmail"``), and
-    ``rule_id`` the rule that decided.
+    anything, ``provider`` the id of the recognised provider (``"gmail"``),
+    ``suggestion`` a port and security mode found to work (``probe(suggest=True)``),
+    and ``rule_id`` the rule that decided.
     """
 
     category: ErrorCategory
@@ -109,6 +122,7 @@ class Diagnosis:
     title: str = attrs.field(default=attrs.Factory(_title, takes_self=True))
     temporary: bool = False
     provider: Optional[str] = None
+    suggestion: Optional[ServerDefaults] = None
     rule_id: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -121,6 +135,7 @@ class Diagnosis:
             "links": list(self.links),
             "temporary": self.temporary,
             "provider": self.provider,
+            "suggestion": self.suggestion.to_dict() if self.suggestion else None,
             "rule_id": self.rule_id,
         }
 

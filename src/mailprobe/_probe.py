@@ -20,11 +20,12 @@ from ._deadline import Deadline
 from ._enums import IMAP_STAGES, SMTP_STAGES, Security, Stage, StageStatus
 from ._errors import CapabilityError, CertificateError, SettingsError
 from ._message import build_test_message, envelope_address
-from ._models import ErrorDetail, ProbeEvent, ProbeResult, StageResult
+from ._models import Diagnosis, ErrorDetail, ProbeEvent, ProbeResult, StageResult
 from ._providers import Providers, default_providers
 from ._rules._builtin import default_registry
 from ._rules._registry import Failure, RuleRegistry
 from ._settings import InboxSettings, ServerSettings, check_address, check_text, check_timeout
+from ._suggest import ELIGIBLE, find_working
 from ._tls import unverified_context, verifying_context
 from ._transports import _sasl as sasl
 from ._transports._base import (
@@ -87,6 +88,7 @@ def probe(
     transcript: bool = False,
     providers: Optional[Providers] = None,
     sequential: bool = False,
+    suggest: bool = False,
 ) -> ProbeResult:
     """Check ``settings`` stage by stage and explain the first failure.
 
@@ -103,7 +105,9 @@ def probe(
     the result. ``providers`` is the provider knowledge used for provider-specific
     advice (``default_providers()`` when None). The IMAP and SMTP legs run side by
     side; ``sequential=True`` runs SMTP after IMAP, for servers that dislike
-    simultaneous logins (the deadline still covers both).
+    simultaneous logins (the deadline still covers both). ``suggest=True`` makes a
+    failed connect try the other security mode and the usual ports (greetings only,
+    no credentials) and put the first that works in ``Diagnosis.suggestion``.
 
     Raises ``SettingsError`` (a ``ValueError``) for invalid options.
     """
@@ -118,6 +122,7 @@ def probe(
         required_capabilities=required_capabilities,
         transcript=transcript,
         providers=providers,
+        suggest=suggest,
     )
     return run.execute(on_event, sequential=bool(sequential))
 
@@ -135,6 +140,7 @@ class _Run:
     required: tuple[str, ...]
     transcript: bool
     providers: Providers
+    suggest: bool
     deadline: Optional[Deadline] = None
     events: queue.Queue[Union[ProbeEvent, None]] = attrs.field(factory=queue.Queue)
     results: dict[Stage, StageResult] = attrs.field(factory=dict)
@@ -155,6 +161,7 @@ class _Run:
         required_capabilities: Iterable[str] = (),
         transcript: bool = False,
         providers: Optional[Providers] = None,
+        suggest: bool = False,
     ) -> _Run:
         """Validate ``probe()``'s options (``SettingsError``) and set up a run."""
         if not isinstance(settings, InboxSettings):
@@ -190,6 +197,7 @@ class _Run:
             required=required,
             transcript=bool(transcript),
             providers=providers if providers is not None else default_providers(),
+            suggest=bool(suggest),
         )
 
     # -- orchestration -------------------------------------------------------
@@ -300,7 +308,7 @@ class _Run:
                 status=StageStatus.FAILED,
                 duration=duration,
                 error=ErrorDetail.from_exception(exc),
-                diagnosis=self.rules.classify(failure),
+                diagnosis=self._suggest(stage, server, self.rules.classify(failure)),
                 details=details,
             )
             self._record(self._scrub(result, server))
@@ -315,6 +323,32 @@ class _Run:
         )
         self._record(self._scrub(result, server))
         return value
+
+    def _suggest(self, stage: Stage, server: ServerSettings, diagnosis: Diagnosis) -> Diagnosis:
+        """With ``suggest=True``, add the port and mode that work after a failed connect."""
+        if not self.suggest or stage not in (Stage.IMAP_CONNECT, Stage.SMTP_CONNECT):
+            return diagnosis
+        if diagnosis.cause not in ELIGIBLE or self.deadline is None:
+            return diagnosis
+        opener = (
+            self.transport.connect_imap
+            if stage.protocol == "imap"
+            else (self.transport.connect_smtp)
+        )
+        found = find_working(
+            server,
+            protocol=stage.protocol,
+            opener=opener,
+            context=self.verifying,
+            deadline=self.deadline,
+        )
+        if found is None:
+            return diagnosis
+        hint = (
+            f"{found.host} answers on port {found.port} with {found.security.value.upper()}:"
+            " use that port and security mode."
+        )
+        return attrs.evolve(diagnosis, suggestion=found, hints=(hint, *diagnosis.hints))
 
     def _secrets(self, server: ServerSettings) -> list[str]:
         """The password or token, and their base64 forms as they travel in SASL."""

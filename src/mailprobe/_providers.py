@@ -16,20 +16,11 @@ from typing import Any, Optional
 import attrs
 from typing_extensions import Literal
 
-from ._enums import Security
 from ._errors import SettingsError
-from ._models import str_tuple
+from ._models import ServerDefaults, str_tuple
+from ._settings import ServerSettings, check_address
 
 AppPasswords = Literal["never", "with_2fa", "always"]
-
-
-@attrs.frozen(kw_only=True)
-class ServerDefaults:
-    """A provider's usual server: host, port and security."""
-
-    host: str
-    port: int
-    security: Security = attrs.field(converter=Security)
 
 
 def _steps(value: Mapping[str, Iterable[str]]) -> Mapping[str, tuple[str, ...]]:
@@ -138,3 +129,48 @@ def default_providers() -> Providers:
 
     text = resources.files("mailprobe").joinpath("providers.json").read_text(encoding="utf-8")
     return Providers(Provider.from_dict(entry) for entry in json.loads(text)["providers"])
+
+
+@attrs.frozen(kw_only=True)
+class SuggestedSettings:
+    """Server settings a known provider documents, for pre-filling a connection form.
+
+    ``username`` is the login name the provider expects for the address;
+    ``app_passwords`` and ``app_password_url`` say whether the form should ask for an
+    app password instead of the account password.
+    """
+
+    provider: str
+    name: str
+    imap: ServerSettings
+    smtp: ServerSettings
+    username: str
+    app_passwords: AppPasswords
+    app_password_url: Optional[str] = None
+
+
+def suggest_settings(
+    email: str, *, providers: Optional[Providers] = None
+) -> Optional[SuggestedSettings]:
+    """The usual IMAP and SMTP settings for ``email``'s provider, or None if unknown.
+
+    Only the address's domain is looked at; nothing is resolved or connected.
+    Raises ``SettingsError`` for something that is not an email address.
+    """
+    address = check_address("email", email)
+    provider = (providers if providers is not None else default_providers()).match(email=address)
+    if provider is None or provider.imap is None or provider.smtp is None:
+        return None
+    return SuggestedSettings(
+        provider=provider.id,
+        name=provider.name,
+        imap=ServerSettings(
+            host=provider.imap.host, port=provider.imap.port, security=provider.imap.security
+        ),
+        smtp=ServerSettings(
+            host=provider.smtp.host, port=provider.smtp.port, security=provider.smtp.security
+        ),
+        username=address.rpartition("@")[0] if provider.login == "local_part" else address,
+        app_passwords=provider.app_passwords,
+        app_password_url=provider.app_password_url,
+    )
