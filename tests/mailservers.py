@@ -41,6 +41,9 @@ ACCOUNTS = {
     "bob": Account("bob", "bob-secret-7", "bob@example.test"),
     "carol": Account("carol@example.test", "pässwörd-ß", "carol@example.test"),
     "dave": Account("dave@example.test", 'qu"ote\\back', "dave@example.test"),
+    # eve's mail is forwarded to frank by a Postfix alias: her own inbox never sees it.
+    "eve": Account("eve@example.test", "eve-secret-5", "eve@example.test"),
+    "frank": Account("frank@example.test", "frank-secret-6", "frank@example.test"),
 }
 
 
@@ -243,6 +246,11 @@ service auth {{
     mode = 0666
   }}
 }}
+# Clients seen through the PROXY forwarder get a low per-user limit, so the
+# connection-capacity check meets a real refusal.
+remote 192.0.2.77 {{
+  mail_max_userip_connections = 3
+}}
 protocol lmtp {{
   auth_username_format = %Ln
 }}
@@ -270,6 +278,7 @@ protocol lmtp {{
         shutil.chown(d / "data", "postfix")
         senders = "".join(f"{a.email} {a.login}\n" for a in self.accounts.values())
         (d / "senders").write_text(senders, encoding="utf-8")
+        (d / "aliases").write_text(f"eve@{DOMAIN} frank@{DOMAIN}\n", encoding="utf-8")
         main = f"""
 compatibility_level = 3.6
 queue_directory = {d}/queue
@@ -295,6 +304,7 @@ smtpd_peername_lookup = no
 smtpd_client_connection_count_limit = 200
 biff = no
 virtual_mailbox_domains = {DOMAIN}
+virtual_alias_maps = texthash:{d}/aliases
 virtual_transport = lmtp:unix:{self.root}/run/lmtp
 default_transport = discard:
 relay_transport = discard:

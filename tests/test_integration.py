@@ -409,3 +409,43 @@ def test_suggest_reports_nothing_when_nothing_answers(servers: MailServers) -> N
     assert result.diagnosis is not None and result.diagnosis.cause == "connection_refused"
     assert result.diagnosis.suggestion is None
     assert result.duration < 5
+
+
+def test_delivery_is_confirmed_through_postfix_lmtp_and_dovecot(servers: MailServers) -> None:
+    settings = inbox(imap_port=servers.imaps_port, smtp_port=servers.smtp_port)
+    result = run(servers, settings, confirm_delivery=True)
+    assert result.ok, result.to_dict()
+    details = result.stage(Stage.DELIVERY).details
+    assert details["delivered"] is True
+    assert 0 < details["latency"] < 10
+    assert result.stage(Stage.TEST_EMAIL).details["recipients"] == (RECIPIENT, "alice@example.test")
+
+
+def test_mail_forwarded_elsewhere_is_reported_as_not_delivered(servers: MailServers) -> None:
+    settings = inbox("eve", imap_port=servers.imaps_port, smtp_port=servers.smtp_port)
+    result = run(servers, settings, confirm_delivery=True, timeout=5)
+    assert result.stage(Stage.TEST_EMAIL).status is StageStatus.PASSED
+    delivery = result.stage(Stage.DELIVERY)
+    assert delivery.diagnosis is not None and delivery.diagnosis.cause == "not_delivered"
+    assert delivery.diagnosis.category is ErrorCategory.TEST_EMAIL_FAILED
+    assert result.duration < 6
+    # It went to frank, whom eve's alias points at.
+    message_id = result.stage(Stage.TEST_EMAIL).details["message_id"]
+    assert servers.wait_for_message("frank", message_id, timeout=5)
+
+
+def test_capacity_meets_dovecots_per_user_limit(servers: MailServers) -> None:
+    # Through the PROXY forwarder Dovecot applies mail_max_userip_connections = 3.
+    settings = inbox(
+        imap_port=servers.imap_remote_port, imap_security=STARTTLS, smtp_port=servers.smtp_port
+    )
+    result = run(servers, settings, capacity=5)
+    stage = result.stage(Stage.CAPACITY)
+    assert stage.status is StageStatus.FAILED, result.to_dict()
+    assert (stage.details["requested"], stage.details["allowed"]) == (5, 3)
+    assert "mail_max_userip_connections=3" in stage.details["refusal"]
+    assert stage.diagnosis is not None and stage.diagnosis.cause == "too_many_connections"
+    assert any("allows 3 simultaneous connections" in h for h in stage.diagnosis.hints)
+    within = run(servers, settings, capacity=3)
+    assert within.stage(Stage.CAPACITY).status is StageStatus.PASSED
+    assert within.stage(Stage.CAPACITY).details["allowed"] == 3

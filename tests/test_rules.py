@@ -1119,7 +1119,9 @@ def test_builtin_rule_table(row: Row) -> None:
 def test_the_table_is_broad() -> None:
     assert len(ROWS) >= 80
     assert len({r.provider for r in ROWS if r.provider}) >= 10
-    assert {rule.id for rule in mailprobe.builtin_rules()} <= {row.rule for row in ROWS}
+    # The two optional stages' own rules are driven end to end in test_optional_stages.py.
+    elsewhere = {"limits.capacity", "delivery.missing"}
+    assert {rule.id for rule in mailprobe.builtin_rules()} <= {row.rule for row in ROWS} | elsewhere
 
 
 def test_every_cause_has_its_own_hints() -> None:

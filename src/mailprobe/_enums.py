@@ -28,7 +28,11 @@ class Security(str, enum.Enum):
 
 @enum.unique
 class Stage(str, enum.Enum):
-    """The six stages of a probe, in the order they are reported."""
+    """The stages of a probe, in the order they are reported.
+
+    The first six always run; ``DELIVERY`` (``confirm_delivery=True``) and
+    ``CAPACITY`` (``capacity=N``) only when asked for.
+    """
 
     IMAP_CONNECT = "imap_connect"
     IMAP_LOGIN = "imap_login"
@@ -36,13 +40,25 @@ class Stage(str, enum.Enum):
     SMTP_CONNECT = "smtp_connect"
     SMTP_LOGIN = "smtp_login"
     TEST_EMAIL = "test_email"
+    DELIVERY = "delivery"
+    CAPACITY = "capacity"
 
     @property
     def protocol(self) -> str:
-        """``"imap"`` or ``"smtp"``: the leg the stage belongs to."""
-        return self.value.split("_", 1)[0] if self is not Stage.TEST_EMAIL else "smtp"
+        """``"imap"`` or ``"smtp"``: the protocol the stage speaks."""
+        return _PROTOCOL[self]
 
 
+_PROTOCOL = {
+    Stage.IMAP_CONNECT: "imap",
+    Stage.IMAP_LOGIN: "imap",
+    Stage.IMAP_VALIDATE: "imap",
+    Stage.SMTP_CONNECT: "smtp",
+    Stage.SMTP_LOGIN: "smtp",
+    Stage.TEST_EMAIL: "smtp",
+    Stage.DELIVERY: "imap",
+    Stage.CAPACITY: "imap",
+}
 IMAP_STAGES = (Stage.IMAP_CONNECT, Stage.IMAP_LOGIN, Stage.IMAP_VALIDATE)
 SMTP_STAGES = (Stage.SMTP_CONNECT, Stage.SMTP_LOGIN, Stage.TEST_EMAIL)
 
@@ -98,4 +114,7 @@ _STAGE_CATEGORY = {
     Stage.SMTP_CONNECT: ErrorCategory.SMTP_SETTINGS_INCORRECT,
     Stage.SMTP_LOGIN: ErrorCategory.UNAUTHORIZED,
     Stage.TEST_EMAIL: ErrorCategory.TEST_EMAIL_FAILED,
+    Stage.DELIVERY: ErrorCategory.TEST_EMAIL_FAILED,
+    # Support guides file a refusal for too many connections under authentication.
+    Stage.CAPACITY: ErrorCategory.IMAP_AUTHENTICATION_ERROR,
 }

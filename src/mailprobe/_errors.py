@@ -17,7 +17,9 @@ in the result. The tree::
         │   └── StartTLSError           STARTTLS not offered or refused
         ├── ReplyError                  the server answered a command with a refusal
         ├── ProtocolError               the server's bytes are not the expected protocol
-        └── CapabilityError             something the probe needs is not offered
+        ├── CapabilityError             something the probe needs is not offered
+        ├── DeliveryError               the test email did not arrive in the inbox in time
+        └── ConnectionLimitError        fewer simultaneous connections than asked for
 
 Transports raise ``ProbeError`` subclasses; the default transport translates the
 standard library's exceptions into them in ``_transports/_translate.py``.
@@ -182,3 +184,27 @@ class CapabilityError(ProbeError):
     def __init__(self, message: str, *, missing: tuple[str, ...], command: Optional[str] = None):
         super().__init__(message, command=command)
         self.missing = missing
+
+
+class DeliveryError(ProbeError):
+    """The test email was accepted but had not reached the inbox after ``waited`` seconds."""
+
+    def __init__(self, message: str, *, waited: float) -> None:
+        super().__init__(message, command="SEARCH")
+        self.waited = waited
+
+
+class ConnectionLimitError(ProbeError):
+    """The server allowed ``allowed`` of ``requested`` simultaneous connections; ``text``
+    is what it said to the first one it refused."""
+
+    def __init__(self, *, requested: int, allowed: int, text: str) -> None:
+        super().__init__(
+            f"the server allowed {allowed} of {requested} simultaneous connections: {text}".rstrip(
+                ": "
+            ),
+            command="LOGIN",
+        )
+        self.requested = requested
+        self.allowed = allowed
+        self.text = text

@@ -21,6 +21,7 @@ from ._enums import IMAP_STAGES, SMTP_STAGES, Security, Stage, StageStatus
 from ._errors import CapabilityError, CertificateError, SettingsError
 from ._message import build_test_message, envelope_address
 from ._models import Diagnosis, ErrorDetail, ProbeEvent, ProbeResult, StageResult
+from ._optional_stages import capacity, delivery
 from ._providers import Providers, default_providers
 from ._rules._builtin import default_registry
 from ._rules._registry import Failure, RuleRegistry
@@ -89,6 +90,8 @@ def probe(
     providers: Optional[Providers] = None,
     sequential: bool = False,
     suggest: bool = False,
+    confirm_delivery: bool = False,
+    capacity: Union[bool, int] = False,
 ) -> ProbeResult:
     """Check ``settings`` stage by stage and explain the first failure.
 
@@ -108,6 +111,9 @@ def probe(
     simultaneous logins (the deadline still covers both). ``suggest=True`` makes a
     failed connect try the other security mode and the usual ports (greetings only,
     no credentials) and put the first that works in ``Diagnosis.suggestion``.
+    ``confirm_delivery=True`` also sends the test email to the inbox's own address and
+    adds a DELIVERY stage that waits for it to arrive. ``capacity=N`` (True: 5) adds a
+    CAPACITY stage holding N simultaneous IMAP logins.
 
     Raises ``SettingsError`` (a ``ValueError``) for invalid options.
     """
@@ -123,6 +129,8 @@ def probe(
         transcript=transcript,
         providers=providers,
         suggest=suggest,
+        confirm_delivery=confirm_delivery,
+        capacity=capacity,
     )
     return run.execute(on_event, sequential=bool(sequential))
 
@@ -141,11 +149,15 @@ class _Run:
     transcript: bool
     providers: Providers
     suggest: bool
+    confirm_delivery: bool
+    capacity: Optional[int]
     deadline: Optional[Deadline] = None
     events: queue.Queue[Union[ProbeEvent, None]] = attrs.field(factory=queue.Queue)
     results: dict[Stage, StageResult] = attrs.field(factory=dict)
     capabilities: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
     lines: dict[str, list[str]] = attrs.field(factory=dict)  # per leg, the current stage's
+    imap_login_done: threading.Event = attrs.field(factory=threading.Event)
+    sent_at: float = 0.0  # when the server accepted the test email
 
     @classmethod
     def prepare(
@@ -162,6 +174,8 @@ class _Run:
         transcript: bool = False,
         providers: Optional[Providers] = None,
         suggest: bool = False,
+        confirm_delivery: bool = False,
+        capacity: Union[bool, int] = False,
     ) -> _Run:
         """Validate ``probe()``'s options (``SettingsError``) and set up a run."""
         if not isinstance(settings, InboxSettings):
@@ -198,6 +212,8 @@ class _Run:
             transcript=bool(transcript),
             providers=providers if providers is not None else default_providers(),
             suggest=bool(suggest),
+            confirm_delivery=bool(confirm_delivery),
+            capacity=_capacity(capacity),
         )
 
     # -- orchestration -------------------------------------------------------
@@ -231,7 +247,7 @@ class _Run:
             for leg in legs:
                 leg.join()
             self.deadline.close()
-        stages = [self.results[s] for s in (*IMAP_STAGES, *SMTP_STAGES)]
+        stages = [self.results[s] for s in Stage if s in self.results]
         return ProbeResult(stages=stages, duration=time.monotonic() - started)
 
     def _thread(self, leg: Callable[[], None]) -> None:
@@ -246,14 +262,26 @@ class _Run:
 
     def _imap_leg(self) -> None:
         imap = self.settings.imap
-        self._leg(imap, IMAP_STAGES, self.transport.connect_imap, self._imap_validate)
+        after = (lambda _conn: capacity(self)) if self.capacity else None
+        try:
+            self._leg(imap, IMAP_STAGES, self.transport.connect_imap, self._imap_validate, after)
+        finally:
+            self.imap_login_done.set()
+            if self.capacity:
+                self._skip_rest((Stage.CAPACITY,), "IMAP validation did not pass")
 
     def _smtp_leg(self) -> None:
-        send = None if self.test_recipient is None else self._send
+        wanted = self.test_recipient is not None or self.confirm_delivery
+        send = self._send if wanted else None
         self._leg(self.settings.smtp, SMTP_STAGES, self.transport.connect_smtp, send)
+        if self.confirm_delivery:
+            delivery(self)
+            self._skip_rest((Stage.DELIVERY,), "the test email was not sent")
 
     def _record(self, result: StageResult) -> None:
         self.results[result.stage] = result
+        if result.stage is Stage.IMAP_LOGIN:
+            self.imap_login_done.set()
         if result.status is StageStatus.FAILED and result.diagnosis is not None:
             logger.info(
                 "%s failed in %.3fs: %s (%s)",
@@ -399,8 +427,10 @@ class _Run:
         stages: tuple[Stage, Stage, Stage],
         opener: Callable[[Endpoint, Deadline], C],
         finish: Optional[Callable[[C, dict[str, Any]], bool]],
+        after: Optional[Callable[[C], None]] = None,
     ) -> None:
-        """Connect, log in, then ``finish`` (validate or send); skip what follows a failure."""
+        """Connect, log in, then ``finish`` (validate or send) and ``after`` (with the
+        connection still open); skip what follows a failure."""
         connect, login, last = stages
         conn: Optional[C] = None
         transcript = self._transcript(connect.protocol, server)
@@ -419,7 +449,8 @@ class _Run:
             if finish is None:
                 self._skip_rest(stages, "no test recipient was given")
                 return
-            self._stage(last, server, _counted(c, lambda d: finish(c, d)))
+            if self._stage(last, server, _counted(c, lambda d: finish(c, d))) and after:
+                after(c)
         finally:
             if conn is not None:
                 conn.close()
@@ -513,14 +544,21 @@ class _Run:
         return True
 
     def _send(self, conn: SmtpConnection, details: dict[str, Any]) -> bool:
-        recipient = self.test_recipient
-        assert recipient is not None
         sender = self.settings.email
+        recipients = [self.test_recipient] if self.test_recipient else []
+        if self.confirm_delivery and sender not in recipients:
+            recipients.append(sender)  # so that DELIVERY can look for it
         message, message_id = build_test_message(sender)
-        details.update(message_id=message_id, sender=sender, recipient=recipient)
-        details["server_reply"] = conn.send(
-            envelope_address(sender), [envelope_address(recipient)], message
+        details.update(
+            message_id=message_id,
+            sender=sender,
+            recipient=self.test_recipient,
+            recipients=recipients,
         )
+        details["server_reply"] = conn.send(
+            envelope_address(sender), [envelope_address(r) for r in recipients], message
+        )
+        self.sent_at = time.monotonic()
         return True
 
 
@@ -535,6 +573,18 @@ def _info_details(info: ConnectionInfo) -> dict[str, Any]:
     if info.tls:
         details.update(info.tls)
     return details
+
+
+def _capacity(value: object) -> Optional[int]:
+    if value is False or value is None:
+        return None
+    if value is True:
+        return 5  # what a typical inbox connector keeps open
+    if isinstance(value, int) and 2 <= value <= 50:
+        return value
+    raise SettingsError(
+        "capacity", f"must be True or a number of connections from 2 to 50, not {value!r}"
+    )
 
 
 def _counted(conn: object, body: Callable[[dict[str, Any]], T]) -> Callable[[dict[str, Any]], T]:

@@ -106,6 +106,7 @@ class ScriptedTransport:
         imap_capabilities: Script = None,
         imap_examine: Script = None,
         imap_list: Script = None,
+        imap_find: Script = None,
         smtp_connect: Script = None,
         smtp_login: Script = None,
         smtp_send: Script = None,
@@ -119,6 +120,7 @@ class ScriptedTransport:
                 ("imap_capabilities", imap_capabilities),
                 ("imap_examine", imap_examine),
                 ("imap_list", imap_list),
+                ("imap_find", imap_find),
                 ("smtp_connect", smtp_connect),
                 ("smtp_login", smtp_login),
                 ("smtp_send", smtp_send),
@@ -223,6 +225,9 @@ class _ImapConnection(_Connection):
 
     def list_folders(self) -> Sequence[Folder]:
         return tuple(self._transport._step("imap_list", self._deadline, FOLDERS))
+
+    def find_message(self, message_id: str) -> bool:
+        return bool(self._transport._step("imap_find", self._deadline, True, message_id=message_id))
 
 
 class _SmtpConnection(_Connection):

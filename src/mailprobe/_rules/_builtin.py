@@ -17,7 +17,9 @@ from .._enums import ErrorCategory, Security, Stage
 from .._errors import (
     CapabilityError,
     CertificateError,
+    ConnectionLimitError,
     DeadlineExceeded,
+    DeliveryError,
     DisconnectedError,
     HostNotFoundError,
     NetworkError,
@@ -240,6 +242,9 @@ _SPECS = (
         "imap_disabled",
         stages=ANY_LOGIN,
     ),
+    # The CAPACITY stage's own finding, whatever words the refusal used.
+    _Spec("limits.capacity", 86, when(errors=(ConnectionLimitError,)), "too_many_connections"),
+    _Spec("delivery.missing", 86, when(errors=(DeliveryError,)), "not_delivered"),
     # Gmail "[ALERT] Too many simultaneous connections"; Dovecot "[UNAVAILABLE] Maximum
     # number of connections from user+IP exceeded (mail_max_userip_connections=10)".
     _Spec(

@@ -14,6 +14,7 @@ import string
 from typing import TYPE_CHECKING, Optional
 
 from .._enums import ErrorCategory
+from .._errors import ConnectionLimitError
 from .._models import Diagnosis
 
 if TYPE_CHECKING:
@@ -246,6 +247,16 @@ HINTS: dict[str, tuple[str, ...]] = {
         "Sending works again once the limit resets, usually within a day; if the limit is "
         "too low for your use, ask the provider about a higher plan.",
     ),
+    "not_delivered": (
+        "The server accepted the test email, but it did not arrive in {email}'s INBOX while "
+        "the check waited.",
+        "Look in the spam or junk folder and in any filters or forwarding rules that move "
+        "or redirect mail.",
+        "If the SMTP server belongs to another system than the mailbox (a relay or a "
+        "different account), mail sent through it may end up elsewhere; check that both "
+        "settings belong to the same account.",
+        "Delivery can also simply be slow: run the check again with a longer timeout.",
+    ),
     "mailbox_full": (
         'A mailbox involved is over its storage quota ("{text}").',
         "Delete or archive messages, or ask the provider for more space.",
@@ -316,6 +327,13 @@ def _context(cause: str, failure: Failure) -> list[str]:
         )
     if cause == "too_many_connections":
         match = _LIMIT.search(failure.text)
+        error = failure.error
+        if isinstance(error, ConnectionLimitError):
+            out.append(
+                f"The server allowed {error.allowed} of the {error.requested} "
+                "simultaneous connections the check opened; an app that keeps "
+                f"{error.requested} open will be refused too."
+            )
         if match:
             count = match.group(1) or match.group(2)
             out.append(

@@ -109,6 +109,10 @@ class ImapConnection(Protocol):
 
     def list_folders(self) -> Sequence[Folder]: ...
 
+    def find_message(self, message_id: str) -> bool:
+        """True when INBOX holds a message with this Message-ID (opens INBOX read-only)."""
+        ...
+
     def close(self) -> None:
         """Log out where possible and release the socket; never raises."""
         ...

@@ -375,6 +375,21 @@ class ImapConnection:
         folders = [parse_list_line(item) for item in data if item is not None]
         return tuple(f for f in folders if f is not None)
 
+    def find_message(self, message_id: str) -> bool:
+        imap = self._client()
+        self._during = "looking for the test email"
+        if imap.state != "SELECTED":
+            typ, data = self._call(lambda: imap.select('"INBOX"', readonly=True), "EXAMINE")
+            if typ != "OK":
+                raise ReplyError.imap(typ, _last_text(data), command="EXAMINE")
+        # A command in the selected state also brings news of mail that arrived since.
+        typ, data = self._call(
+            lambda: imap.search(None, "HEADER", "Message-ID", _quote(message_id)), "SEARCH"
+        )
+        if typ != "OK":
+            raise ReplyError.imap(typ, _last_text(data), command="SEARCH")
+        return bool(data and data[0] and data[0].split())
+
     def close(self) -> None:
         imap = self._imap
         try:
