@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import enum
 import logging
 import os
 import queue
 import ssl
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any, Callable, Optional, TypeVar, Union
 
 import attrs
@@ -18,7 +16,8 @@ from typing_extensions import Protocol
 
 from ._deadline import Deadline
 from ._enums import IMAP_STAGES, SMTP_STAGES, Security, Stage, StageStatus
-from ._errors import CapabilityError, CertificateError, SettingsError
+from ._errors import CertificateError, SettingsError
+from ._masking import mask_text, scrub, secret_forms
 from ._message import build_test_message, envelope_address
 from ._models import Diagnosis, ErrorDetail, ProbeEvent, ProbeResult, StageResult
 from ._optional_stages import capacity, delivery
@@ -28,17 +27,16 @@ from ._rules._registry import Failure, RuleRegistry
 from ._settings import InboxSettings, ServerSettings, check_address, check_text, check_timeout
 from ._suggest import ELIGIBLE, find_working
 from ._tls import unverified_context, verifying_context
-from ._transports import _sasl as sasl
 from ._transports._base import (
     ConnectionInfo,
     Endpoint,
-    Folder,
     ImapConnection,
     SmtpConnection,
     Transcript,
     Transport,
 )
 from ._transports._stdlib import StdlibTransport
+from ._validate import validate_imap
 
 logger = logging.getLogger("mailprobe")
 T = TypeVar("T")
@@ -59,19 +57,6 @@ class _Connection(Protocol):
 
 
 C = TypeVar("C", bound=_Connection)
-_MASK = "********"
-_SENT_NAMES = (
-    "sent",
-    "sent items",
-    "sent messages",
-    "sent mail",
-    "gesendet",
-    "gesendete elemente",
-    "envoyés",
-    "éléments envoyés",
-    "enviados",
-    "inviata",
-)
 
 
 def probe(
@@ -339,7 +324,7 @@ class _Run:
                 diagnosis=self._suggest(stage, server, self.rules.classify(failure)),
                 details=details,
             )
-            self._record(self._scrub(result, server))
+            self._record(scrub(result, secret_forms(self.settings, server)))
             return None
         if self.transcript:
             details["transcript"] = lines
@@ -349,7 +334,7 @@ class _Run:
             duration=time.monotonic() - started,
             details=details,
         )
-        self._record(self._scrub(result, server))
+        self._record(scrub(result, secret_forms(self.settings, server)))
         return value
 
     def _suggest(self, stage: Stage, server: ServerSettings, diagnosis: Diagnosis) -> Diagnosis:
@@ -377,48 +362,6 @@ class _Run:
             " use that port and security mode."
         )
         return attrs.evolve(diagnosis, suggestion=found, hints=(hint, *diagnosis.hints))
-
-    def _secrets(self, server: ServerSettings) -> list[str]:
-        """The password or token, and their base64 forms as they travel in SASL."""
-        login, secret = self.settings.login_for(server)
-        forms = {s for s in (secret, self.settings.password, self.settings.oauth2_token) if s}
-        raw = [
-            secret.encode(),
-            sasl.plain(login, secret),
-            sasl.xoauth2(login, secret),
-            sasl.oauthbearer(login, secret, server.host, server.port),
-        ]
-        forms |= {base64.b64encode(r).decode() for r in raw}
-        return sorted(forms, key=len, reverse=True)
-
-    def _scrub(self, result: StageResult, server: ServerSettings) -> StageResult:
-        """Mask the password wherever a server or an error may have echoed it."""
-        secrets = self._secrets(server)
-
-        def clean(value: Any) -> Any:
-            if isinstance(value, enum.Enum):
-                return value
-            if isinstance(value, str):
-                for secret in secrets:
-                    value = value.replace(secret, _MASK)
-                return value
-            if isinstance(value, Mapping):
-                return {k: clean(v) for k, v in value.items()}
-            if isinstance(value, tuple):
-                return tuple(clean(v) for v in value)
-            if attrs.has(type(value)):
-                return attrs.evolve(
-                    value,
-                    **{
-                        a.name: clean(getattr(value, a.name))
-                        for a in attrs.fields(type(value))
-                        if a.init and a.name != "stage"
-                    },
-                )
-            return value
-
-        scrubbed: StageResult = clean(result)
-        return scrubbed
 
     # -- the legs ------------------------------------------------------------
     def _leg(
@@ -460,11 +403,10 @@ class _Run:
         """A transcript feeding the current stage's lines and the DEBUG log, if wanted."""
         if not self.transcript and not logger.isEnabledFor(logging.DEBUG):
             return None
-        secrets = self._secrets(server)
+        secrets = secret_forms(self.settings, server)
 
         def sink(line: str) -> None:
-            for secret in secrets:  # transports mask already; this is a second net
-                line = line.replace(secret, _MASK)
+            line = mask_text(line, secrets)  # transports mask already; this is a second net
             if self.transcript:
                 self.lines[protocol].append(line)
             logger.debug("%s %s", protocol, line)
@@ -515,32 +457,7 @@ class _Run:
         return conn
 
     def _imap_validate(self, conn: ImapConnection, details: dict[str, Any]) -> bool:
-        caps = conn.capabilities()
-        self.capabilities["imap"] = caps
-        upper = {c.upper() for c in caps}
-        details["capabilities"] = list(caps)
-        version = next((v for v in ("IMAP4rev2", "IMAP4rev1") if v.upper() in upper), None)
-        if version is None:
-            raise CapabilityError(
-                "the server speaks neither IMAP4rev1 nor IMAP4rev2",
-                missing=("IMAP4rev1",),
-                command="CAPABILITY",
-            )
-        details["imap_version"] = version
-        inbox = conn.examine("INBOX")
-        details["inbox"] = dict(inbox)
-        folders = conn.list_folders()
-        details["folder_count"] = len(folders)
-        details["folders"] = [f.name for f in folders[:200]]
-        details["sent_folder"] = find_sent_folder(folders)
-        missing = [c for c in self.required if c not in upper]
-        details["missing_capabilities"] = missing
-        if missing:
-            raise CapabilityError(
-                f"the server does not offer {', '.join(missing)}",
-                missing=tuple(missing),
-                command="CAPABILITY",
-            )
+        self.capabilities["imap"] = validate_imap(conn, self.required, details)
         return True
 
     def _send(self, conn: SmtpConnection, details: dict[str, Any]) -> bool:
@@ -612,16 +529,3 @@ def _login(
     else:
         details["method"] = conn.login(username, secret)
     return True
-
-
-def find_sent_folder(folders: Iterable[Folder]) -> Optional[str]:
-    """The folder flagged ``\\Sent`` (RFC 6154), else the first with a usual Sent name."""
-    folders = list(folders)
-    for folder in folders:
-        if any(flag.lower() == "\\sent" for flag in folder.flags):
-            return folder.name
-    for folder in folders:
-        leaf = folder.name.rsplit(folder.delimiter, 1)[-1] if folder.delimiter else folder.name
-        if leaf.lower() in _SENT_NAMES:
-            return folder.name
-    return None
