@@ -8,6 +8,6 @@ cd "$(dirname "$0")/.."
 bash scripts/install-servers.sh
 bash scripts/bootstrap.sh
 .venv/bin/python -m pytest "$@"
-.venv/bin/python -m mypy --strict src
+.venv/bin/python -m mypy --strict src tests/type_usage.py
 .venv/bin/python -m ruff check src tests examples benchmarks
 echo "all checks passed"

@@ -37,3 +37,75 @@ def test_public_api_is_sorted_complete_and_documented() -> None:
         obj = getattr(mailprobe, name)
         if inspect.isclass(obj) or inspect.isfunction(obj):
             assert (obj.__doc__ or "").strip(), f"{name} has no docstring"
+
+
+def test_result_schema_is_current_and_results_validate() -> None:
+    import json
+
+    import jsonschema
+
+    from mailprobe import CertificateError, ReplyError
+    from mailprobe.testing import ScriptedTransport
+
+    from .conftest import scripted_settings
+
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "gen_schema.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    schema = json.loads((ROOT / "docs" / "schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    outcomes = [
+        mailprobe.probe(
+            scripted_settings(),
+            transport=ScriptedTransport(),
+            test_recipient="bcc@app.example",
+            transcript=True,
+        ),
+        mailprobe.probe(
+            scripted_settings(),
+            transport=ScriptedTransport(
+                imap_connect=CertificateError("x", reason="expired"),
+                smtp_send=ReplyError.smtp(553, "5.7.1 not owned by user", command="RCPT"),
+            ),
+            confirm_delivery=True,
+            capacity=2,
+        ),
+    ]
+    for result in outcomes:
+        jsonschema.validate(json.loads(json.dumps(result.to_dict())), schema)
+    broken = outcomes[0].to_dict()
+    broken["stages"][0]["status"] = "maybe"
+    try:
+        jsonschema.validate(broken, schema)
+    except jsonschema.ValidationError:
+        pass
+    else:
+        raise AssertionError("the schema accepted an unknown status")
+
+
+def test_docs_site_builds_strictly() -> None:
+    mkdocs = Path(sys.executable).parent / "mkdocs"
+    if not mkdocs.exists():
+        raise AssertionError("mkdocs is part of the test extras; run scripts/bootstrap.sh")
+    proc = subprocess.run(
+        [str(mkdocs), "build", "--strict", "--site-dir", str(ROOT / ".pytest_cache" / "site")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**__import__("os").environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_library_logs_through_a_null_handler() -> None:
+    import logging
+
+    handlers = logging.getLogger("mailprobe").handlers
+    assert any(isinstance(h, logging.NullHandler) for h in handlers)

@@ -13,13 +13,17 @@ if not result.ok:
     print(result.diagnosis.title, result.diagnosis.hints)
 """
 
+import logging as _logging
+
 from ._batch import aprobe, probe_many
 from ._deadline import Deadline
 from ._enums import ErrorCategory, Security, Stage, StageStatus
 from ._errors import (
     CapabilityError,
     CertificateError,
+    ConnectionLimitError,
     DeadlineExceeded,
+    DeliveryError,
     DisconnectedError,
     HostNotFoundError,
     MailprobeError,
@@ -65,12 +69,17 @@ from ._transports._stdlib import StdlibTransport
 
 __version__ = "0.1.0"
 
+# A library logs but never configures logging: the app decides where records go.
+_logging.getLogger("mailprobe").addHandler(_logging.NullHandler())
+
 __all__ = [
     "CapabilityError",
     "CertificateError",
     "ConnectionInfo",
+    "ConnectionLimitError",
     "Deadline",
     "DeadlineExceeded",
+    "DeliveryError",
     "Diagnosis",
     "DisconnectedError",
     "Endpoint",
