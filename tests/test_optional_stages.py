@@ -82,7 +82,7 @@ def test_capacity_counts_what_the_server_allowed() -> None:
         command="LOGIN",
     )
     # The leg's own login, two more that work, then refusals.
-    transport = ScriptedTransport(imap_login=[None, None, None, refusal])
+    transport = ScriptedTransport(imap_login=[None, None, None, refusal, None])
     result = mailprobe.probe(scripted_settings(), transport=transport, capacity=5)
     stage = result.stage(Stage.CAPACITY)
     assert stage.status is StageStatus.FAILED

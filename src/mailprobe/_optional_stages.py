@@ -8,7 +8,6 @@ server allowed.
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -90,26 +89,21 @@ def capacity(run: _Run) -> None:
     assert requested is not None
 
     def body(details: dict[str, Any]) -> bool:
-        extra = requested - 1  # the leg's own connection is the first
-        opened: list[Optional[ImapConnection]] = [None] * extra
-        errors: list[Optional[BaseException]] = [None] * extra
-
-        def attempt(i: int) -> None:
-            try:
-                opened[i] = _open_imap(run)
-            except BaseException as exc:  # kept and reported below
-                errors[i] = exc
-
-        threads = [threading.Thread(target=attempt, args=(i,), daemon=True) for i in range(extra)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        for conn in opened:
-            if conn is not None:
+        # One after another, each kept open, as a connector opens them: servers check
+        # their limit at login, and logins racing each other can slip past it.
+        opened: list[ImapConnection] = []
+        refused: Optional[BaseException] = None
+        try:
+            while 1 + len(opened) < requested:  # the leg's own connection is the first
+                try:
+                    opened.append(_open_imap(run))
+                except ProbeError as exc:
+                    refused = exc
+                    break
+        finally:
+            for conn in opened:
                 conn.close()
-        allowed = 1 + sum(conn is not None for conn in opened)
-        refused = next((e for e in errors if e is not None), None)
+        allowed = 1 + len(opened)
         details.update(requested=requested, allowed=allowed)
         if refused is None:
             return True

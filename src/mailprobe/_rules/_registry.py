@@ -91,8 +91,9 @@ class Failure:
     @property
     def text(self) -> str:
         """The server's words when it said something, else the error message."""
-        if self.reply is not None:
-            return self.reply.text
+        text = getattr(self.error, "text", None)  # ReplyError, ConnectionLimitError
+        if isinstance(text, str):
+            return text
         return str(self.error) if isinstance(self.error, ProbeError) else ""
 
     @property
