@@ -293,7 +293,10 @@ class _Run:
         self.events.put(ProbeEvent(stage=stage, kind="started"))
         details: dict[str, Any] = {}
         lines: list[str] = []
-        self.lines[stage.protocol] = lines
+        # The legs' transcripts feed self.lines[protocol]; an optional stage runs beside
+        # them on its own connections and must not take over a leg's list.
+        in_leg = stage in IMAP_STAGES or stage in SMTP_STAGES
+        self.lines[stage.protocol if in_leg else stage.value] = lines
         started = time.monotonic()
         try:
             value = body(details)
