@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 from ._errors import SettingsError
 from ._models import ProbeEvent, ProbeResult
 from ._probe import _Run
+from ._providers import default_providers
+from ._rules._builtin import default_registry
 from ._settings import InboxSettings
 
 if TYPE_CHECKING:
@@ -84,6 +86,12 @@ def probe_many(
     if "on_event" in options:
         raise TypeError("probe_many() takes on_result, not on_event")
     sequential = bool(options.pop("sequential", False))
+    # One registry and one provider collection serve the whole batch: both are only
+    # read while probing.
+    if options.get("rules") is None:
+        options["rules"] = default_registry()
+    if options.get("providers") is None:
+        options["providers"] = default_providers()
     limits = _HostLimits(per_host_limit)
     items: Iterator[InboxSettings] = iter(settings)
     results: dict[int, ProbeResult] = {}

@@ -9,6 +9,7 @@ steps per cause. ``Providers`` is a collection an app can extend or override;
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Optional
@@ -123,12 +124,18 @@ class Providers:
         return None
 
 
-def default_providers() -> Providers:
-    """A fresh collection holding the provider data shipped with mailprobe."""
+@functools.lru_cache(maxsize=1)
+def _shipped() -> tuple[Provider, ...]:
+    # Read once per process; providers are frozen, so every collection can share them.
     from importlib import resources  # noqa: PLC0415  (only needed here; slow to import)
 
     text = resources.files("mailprobe").joinpath("providers.json").read_text(encoding="utf-8")
-    return Providers(Provider.from_dict(entry) for entry in json.loads(text)["providers"])
+    return tuple(Provider.from_dict(entry) for entry in json.loads(text)["providers"])
+
+
+def default_providers() -> Providers:
+    """A fresh collection holding the provider data shipped with mailprobe."""
+    return Providers(_shipped())
 
 
 @attrs.frozen(kw_only=True)
