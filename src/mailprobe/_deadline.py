@@ -35,6 +35,12 @@ class Deadline:
         """True once the time is up (or ``expire()`` was called)."""
         return self._expired.is_set() or time.monotonic() >= self._end
 
+    def left(self) -> float:
+        """Seconds left, 0.0 once the time is up (never raises)."""
+        if self._expired.is_set():
+            return 0.0
+        return max(self._end - time.monotonic(), 0.0)
+
     def remaining(self, during: str = "waiting") -> float:
         """Seconds left; raises ``DeadlineExceeded`` naming ``during`` when none are."""
         left = self._end - time.monotonic()

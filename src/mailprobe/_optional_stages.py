@@ -44,7 +44,7 @@ def delivery(run: _Run) -> None:
     sent = run.results.get(Stage.TEST_EMAIL)
     if sent is None or not sent.passed:
         return  # skipped by the caller: the test email was not sent
-    login_done = run.imap_login_done.wait(max(run.deadline._end - time.monotonic(), 0))
+    login_done = run.imap_login_done.wait(run.deadline.left())
     login = run.results.get(Stage.IMAP_LOGIN)
     if not login_done or login is None or not login.passed:
         run._skip_rest((Stage.DELIVERY,), "IMAP login did not succeed")
@@ -66,7 +66,7 @@ def delivery(run: _Run) -> None:
                         latency=round(time.monotonic() - accepted_at, 3),
                     )
                     return True
-                left = run.deadline._end - time.monotonic() if run.deadline else 0
+                left = run.deadline.left() if run.deadline else 0.0
                 if left <= pause + _MARGIN:
                     waited = round(time.monotonic() - accepted_at, 3)
                     details.update(delivered=False, polls=polls, waited=waited)
