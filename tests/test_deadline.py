@@ -19,8 +19,10 @@ def test_remaining_shrinks_then_raises() -> None:
     try:
         first = deadline.remaining()
         assert 0 < first <= 0.2
+        assert 0 < deadline.left() <= first
         time.sleep(0.25)
         assert deadline.expired
+        assert deadline.left() == 0.0
         with pytest.raises(DeadlineExceeded) as info:
             deadline.remaining("reading the greeting")
         assert info.value.during == "reading the greeting"
