@@ -342,3 +342,23 @@ def test_suggest_tries_the_other_mode_then_the_usual_ports_without_credentials()
         host="smtp.example.com", port=587, security="starttls"
     )
     assert transport.called("smtp_login") == []
+
+
+def test_a_transport_whose_close_raises_does_not_break_the_probe(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Fragile(ScriptedTransport):
+        def connect_imap(self, endpoint, deadline):  # type: ignore[no-untyped-def]
+            conn = super().connect_imap(endpoint, deadline)
+
+            def close() -> None:
+                raise OSError("already gone")
+
+            conn.close = close  # type: ignore[method-assign]
+            return conn
+
+    with caplog.at_level(logging.WARNING, logger="mailprobe"):
+        result = run(Fragile(), confirm_delivery=True, capacity=2)
+    assert result.ok
+    assert [s.stage for s in result.stages] == list(Stage)
+    assert "close() raised OSError" in caplog.text

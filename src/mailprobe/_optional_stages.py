@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from ._enums import Stage
 from ._errors import ConnectionLimitError, DeliveryError, ProbeError, ReplyError
+from ._transports._base import close_quietly
 
 if TYPE_CHECKING:
     from ._probe import _Run
@@ -33,7 +34,7 @@ def _open_imap(run: _Run) -> ImapConnection:
         else:
             conn.login(username, secret)
     except BaseException:
-        conn.close()
+        close_quietly(conn)
         raise
     return conn
 
@@ -78,7 +79,7 @@ def delivery(run: _Run) -> None:
                 time.sleep(pause)
                 pause = min(pause * 1.5, _POLL_MAX)
         finally:
-            conn.close()
+            close_quietly(conn)
 
     run._stage(Stage.DELIVERY, run.settings.imap, body)
 
@@ -102,7 +103,7 @@ def capacity(run: _Run) -> None:
                     break
         finally:
             for conn in opened:
-                conn.close()
+                close_quietly(conn)
         allowed = 1 + len(opened)
         details.update(requested=requested, allowed=allowed)
         if refused is None:

@@ -34,6 +34,7 @@ from ._transports._base import (
     SmtpConnection,
     Transcript,
     Transport,
+    close_quietly,
 )
 from ._transports._stdlib import StdlibTransport
 from ._validate import validate_imap
@@ -399,7 +400,7 @@ class _Run:
                 after(c)
         finally:
             if conn is not None:
-                conn.close()
+                close_quietly(conn)
             self._skip_rest(stages, f"an earlier {connect.protocol.upper()} stage failed")
 
     def _transcript(self, protocol: str, server: ServerSettings) -> Optional[Transcript]:

@@ -15,7 +15,7 @@ from ._enums import Security
 from ._errors import ProbeError
 from ._models import ServerDefaults
 from ._settings import ServerSettings
-from ._transports._base import Endpoint
+from ._transports._base import Endpoint, close_quietly
 
 logger = logging.getLogger("mailprobe")
 
@@ -77,6 +77,6 @@ def find_working(
             continue
         finally:
             attempt.close()
-        conn.close()
+        close_quietly(conn)
         return ServerDefaults(host=server.host, port=port, security=security)
     return None

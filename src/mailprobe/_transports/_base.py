@@ -9,6 +9,7 @@ scripted outcomes with no network.
 
 from __future__ import annotations
 
+import logging
 import ssl
 from collections.abc import Mapping, Sequence
 from typing import Callable, Optional
@@ -148,3 +149,14 @@ class Transport(Protocol):
     def connect_imap(self, endpoint: Endpoint, deadline: Deadline) -> ImapConnection: ...
 
     def connect_smtp(self, endpoint: Endpoint, deadline: Deadline) -> SmtpConnection: ...
+
+
+def close_quietly(conn: object) -> None:
+    """Close a connection from any transport; a custom transport whose ``close()``
+    raises must not break the probe (the contract says it never raises)."""
+    try:
+        conn.close()  # type: ignore[attr-defined]
+    except Exception as exc:
+        logging.getLogger("mailprobe").warning(
+            "a transport's close() raised %s; ignored", type(exc).__name__
+        )
