@@ -10,7 +10,7 @@ import attrs
 from typing_extensions import Literal, TypeAlias
 
 from ._enums import ErrorCategory, Security, Stage, StageStatus
-from ._errors import CapabilityError, DeadlineExceeded, ProbeError, ReplyError, TLSError
+from ._errors import ProbeError, ReplyError
 
 #: A JSON-safe value as stored in ``StageResult.details`` (sequences are tuples).
 JSONValue: TypeAlias = Union[
@@ -218,15 +218,3 @@ class ProbeEvent:
     stage: Stage
     kind: Literal["started", "finished"]
     result: Optional[StageResult] = None
-
-
-def error_summary(exc: ProbeError) -> str:
-    """One short line for logs: the exception type and what it said."""
-    extra = ""
-    if isinstance(exc, TLSError):
-        extra = f" [{exc.reason}]"
-    elif isinstance(exc, DeadlineExceeded):
-        extra = f" [{exc.during}]"
-    elif isinstance(exc, CapabilityError):
-        extra = f" [missing {', '.join(exc.missing)}]"
-    return f"{type(exc).__name__}{extra}: {exc}"
