@@ -39,6 +39,7 @@ def schema() -> dict[str, Any]:
             "security": {"enum": [s.value for s in mailprobe.Security]},
         }
     )
+    message = _object({"id": text, "params": {"type": "object", "additionalProperties": text}})
     diagnosis = _object(
         {
             "category": {"enum": [c.value for c in mailprobe.ErrorCategory]},
@@ -50,6 +51,18 @@ def schema() -> dict[str, Any]:
             "provider": _nullable(text),
             "suggestion": _nullable(server),
             "rule_id": text,
+            "summary": text,
+            "summary_message": _nullable(message),
+            "hint_messages": {"type": "array", "items": message},
+            "evidence": _nullable(
+                _object(
+                    {
+                        "rule_id": text,
+                        "matched": {"type": "object", "additionalProperties": text},
+                        "source": text,
+                    }
+                )
+            ),
         }
     )
     error = _object(

@@ -103,6 +103,44 @@ def _title(instance: Diagnosis) -> str:
     return instance.category.label
 
 
+def _str_mapping(value: Mapping[str, object]) -> Mapping[str, str]:
+    return types.MappingProxyType({str(k): str(v) for k, v in value.items()})
+
+
+@attrs.frozen(kw_only=True)
+class Message:
+    """A translatable text: a stable message id and the named values filled into it.
+
+    ``Diagnosis.summary`` and ``Diagnosis.hints`` are rendered from messages; an app
+    that shows them in another language renders the same ids from its own catalogue.
+    """
+
+    id: str
+    params: Mapping[str, str] = attrs.field(factory=dict, converter=_str_mapping, hash=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe ``dict``: ``{"id": ..., "params": {...}}``."""
+        return {"id": self.id, "params": dict(self.params)}
+
+
+@attrs.frozen(kw_only=True)
+class Evidence:
+    """What decided a diagnosis: the rule, what it matched, and where its knowledge
+    comes from (an RFC section, a provider's published list)."""
+
+    rule_id: str
+    matched: Mapping[str, str] = attrs.field(factory=dict, converter=_str_mapping, hash=False)
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe ``dict`` with every field."""
+        return {"rule_id": self.rule_id, "matched": dict(self.matched), "source": self.source}
+
+
+def _message_tuple(value: Iterable[Message]) -> tuple[Message, ...]:
+    return tuple(value)
+
+
 @attrs.frozen(kw_only=True)
 class Diagnosis:
     """Why a stage failed and what a person can do about it.
@@ -112,7 +150,10 @@ class Diagnosis:
     help pages, ``temporary`` True when retrying later may work without changing
     anything, ``provider`` the id of the recognised provider (``"gmail"``),
     ``suggestion`` a port and security mode found to work (``probe(suggest=True)``),
-    and ``rule_id`` the rule that decided.
+    ``rule_id`` the rule that decided. ``summary`` is one plain sentence saying what
+    happened and what to do; ``summary_message`` and ``hint_messages`` are the same
+    texts as message ids with their values, for translation; ``evidence`` says what
+    decided.
     """
 
     category: ErrorCategory
@@ -124,6 +165,10 @@ class Diagnosis:
     provider: Optional[str] = None
     suggestion: Optional[ServerDefaults] = None
     rule_id: str = ""
+    summary: str = ""
+    summary_message: Optional[Message] = None
+    hint_messages: tuple[Message, ...] = attrs.field(default=(), converter=_message_tuple)
+    evidence: Optional[Evidence] = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe ``dict`` with every field."""
@@ -131,12 +176,16 @@ class Diagnosis:
             "category": self.category.value,
             "cause": self.cause,
             "title": self.title,
+            "summary": self.summary,
             "hints": list(self.hints),
             "links": list(self.links),
             "temporary": self.temporary,
             "provider": self.provider,
             "suggestion": self.suggestion.to_dict() if self.suggestion else None,
             "rule_id": self.rule_id,
+            "summary_message": self.summary_message.to_dict() if self.summary_message else None,
+            "hint_messages": [m.to_dict() for m in self.hint_messages],
+            "evidence": self.evidence.to_dict() if self.evidence else None,
         }
 
 
