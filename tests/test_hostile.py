@@ -188,7 +188,7 @@ def test_tls_client_on_a_plain_server_and_the_reverse(
 # -- behaviour of one protocol -------------------------------------------------------
 ONE = [
     ("IMAP * BYE greeting", imap_bye, Stage.IMAP_CONNECT, {"too_many_connections"}),
-    ("SMTP 554 greeting", smtp_554, Stage.SMTP_CONNECT, {"server_rejected_connection"}),
+    ("SMTP 554 greeting", smtp_554, Stage.SMTP_CONNECT, {"ip_blocked"}),
     ("IMAP RST after LOGIN", imap_reset_on_login, Stage.IMAP_LOGIN, {"server_disconnected"}),
     ("SMTP RST after AUTH", smtp_reset_on_auth, Stage.SMTP_LOGIN, {"server_disconnected"}),
     ("IMAP never answers LOGIN", imap_mute_login, Stage.IMAP_LOGIN, {"timeout"}),

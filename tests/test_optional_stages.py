@@ -95,8 +95,11 @@ def test_capacity_counts_what_the_server_allowed() -> None:
         "too_many_connections",
         "limits.capacity",
     )
-    assert any("allowed 3 of the 5" in hint for hint in diagnosis.hints)
-    assert diagnosis.temporary
+    assert diagnosis.summary == (
+        "The server allows only 3 simultaneous connections to this mailbox from one address, "
+        "fewer than the 5 the app needs."
+    )
+    assert not diagnosis.temporary  # the server's configured limit, not a passing state
     closes = [c for c in transport.calls if c.name == "imap_close"]
     assert len(closes) == len(transport.called("imap_connect"))  # every connection closed
 

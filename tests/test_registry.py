@@ -54,7 +54,8 @@ def test_higher_priority_first_and_later_registration_wins_ties() -> None:
 
 def test_an_app_rule_beats_a_builtin_at_equal_priority() -> None:
     registry = mailprobe.default_registry()
-    builtin = next(r for r in registry.rules if r.id == "auth.invalid_credentials")
+    decided = registry.explain(failure())[-1]  # the built-in that answers today
+    builtin = next(r for r in registry.rules if r.id == decided.rule_id)
 
     @registry.register(id="acme.sso", priority=builtin.priority, stages=[Stage.SMTP_LOGIN])
     def acme(f: Failure) -> Optional[Diagnosis]:
@@ -103,8 +104,8 @@ def test_copy_is_independent() -> None:
 
 def test_default_registry_is_fresh_every_time() -> None:
     first = mailprobe.default_registry()
-    first.remove("auth.invalid_credentials")
-    assert "auth.invalid_credentials" in mailprobe.default_registry()
+    first.remove("standard.reply_code")
+    assert "standard.reply_code" in mailprobe.default_registry()
 
 
 def test_the_fallback_answers_when_no_rule_does() -> None:
@@ -114,7 +115,7 @@ def test_the_fallback_answers_when_no_rule_does() -> None:
         assert diagnosis.cause == "unknown"
         assert diagnosis.rule_id == f"fallback.{stage.value}"
         assert diagnosis.category is ErrorCategory.for_stage(stage)
-        assert any("something odd" in hint for hint in diagnosis.hints)
+        assert "something odd" in diagnosis.summary
 
 
 def test_a_broken_rule_is_skipped_and_logged(caplog: pytest.LogCaptureFixture) -> None:

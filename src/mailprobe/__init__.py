@@ -56,8 +56,9 @@ from ._providers import (
     default_providers,
     suggest_settings,
 )
+from ._rules._advice import Catalogue
 from ._rules._builtin import any_of, builtin_rules, default_registry, when
-from ._rules._registry import Failure, Rule, RuleRegistry
+from ._rules._registry import Failure, Rule, RuleRegistry, RuleTrial
 from ._settings import InboxSettings, ServerSettings
 from ._transports._base import (
     ConnectionInfo,
@@ -76,6 +77,7 @@ _logging.getLogger("mailprobe").addHandler(_logging.NullHandler())
 
 __all__ = [
     "CapabilityError",
+    "Catalogue",
     "CertificateError",
     "ConnectionInfo",
     "ConnectionLimitError",
@@ -108,6 +110,7 @@ __all__ = [
     "Rule",
     "RuleError",
     "RuleRegistry",
+    "RuleTrial",
     "Security",
     "ServerDefaults",
     "ServerSettings",

@@ -32,6 +32,8 @@ from typing import Optional
 
 _IMAP_CODE = re.compile(r"^\[([A-Za-z0-9-]+)(?:[ \]])")
 _ENHANCED = re.compile(r"^([245]\.\d{1,3}\.\d{1,3})\b")
+# qmail and some others put the enhanced code at the end: "... (#5.7.1)".
+_ENHANCED_TRAILING = re.compile(r"\(#([245]\.\d{1,3}\.\d{1,3})\)")
 
 
 class MailprobeError(Exception):
@@ -163,7 +165,7 @@ class ReplyError(ProbeError):
     @classmethod
     def smtp(cls, code: int, text: str, *, command: Optional[str] = None) -> ReplyError:
         """An SMTP refusal; a leading ``x.y.z`` in ``text`` becomes ``enhanced_status``."""
-        match = _ENHANCED.match(text)
+        match = _ENHANCED.match(text) or _ENHANCED_TRAILING.search(text)
         return cls(
             protocol="smtp",
             command=command,

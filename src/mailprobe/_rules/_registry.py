@@ -9,25 +9,17 @@ answers sits below every rule. Registries are instances, never module globals.
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 from collections.abc import Iterable, Iterator
 from typing import Callable, Optional, TypeVar, Union, overload
 
 import attrs
+from typing_extensions import Literal
 
-from .._enums import Security, Stage
-from .._errors import (
-    CapabilityError,
-    DeadlineExceeded,
-    ProbeError,
-    ReplyError,
-    RuleError,
-    TLSError,
-)
-from .._models import Diagnosis, str_tuple
+from .._enums import ErrorCategory, Security, Stage
+from .._errors import ProbeError, ReplyError, RuleError
+from .._models import Diagnosis, Evidence, Message, str_tuple
 from .._providers import Provider
-from ._hints import diagnose
 
 logger = logging.getLogger("mailprobe")
 
@@ -38,8 +30,9 @@ class Failure:
 
     ``code``, ``enhanced_status``, ``response_code``, ``status``, ``command`` and
     ``text`` are read from the error when it is a ``ReplyError``. ``provider`` is
-    the recognised mail provider, if any. No password is ever part of a
-    ``Failure``; ``password_has_spaces`` only says whether it contains a space.
+    the recognised mail provider, if any; ``greeting`` what the server said first,
+    when it said anything. No password is ever part of a ``Failure``;
+    ``password_has_spaces`` only says whether it contains a space.
     """
 
     stage: Stage
@@ -54,6 +47,7 @@ class Failure:
     provider: Optional[Provider] = attrs.field(default=None, eq=False)
     password_has_spaces: bool = False
     oauth2: bool = False
+    greeting: Optional[str] = None
 
     @property
     def challenge(self) -> Optional[str]:
@@ -101,37 +95,12 @@ class Failure:
         return self.stage.protocol
 
     def facts(self) -> dict[str, str]:
-        """Values for hint templates: ``{proto}``, ``{host}``, ``{port}``, ``{text}``..."""
-        error = self.error
-        return {
-            "proto": self.protocol.upper(),
-            "host": self.host,
-            "port": str(self.port),
-            "ports": _USUAL_PORTS[self.protocol],
-            "security": self.security.value.upper(),
-            "login": self.login,
-            "email": self.email,
-            "recipient": self.test_recipient or "",
-            "text": self.text.strip()[:300],
-            "during": error.during if isinstance(error, DeadlineExceeded) else "",
-            "missing": ", ".join(error.missing) if isinstance(error, CapabilityError) else "",
-            "tls_reason": error.reason if isinstance(error, TLSError) else "",
-            "scope": _challenge_field(self.challenge, "scope"),
-        }
+        """Values for message templates: ``{proto}``, ``{host}``, ``{port}``,
+        ``{server_words}`` and the others the cause catalogue documents."""
+        from ._facts import facts  # noqa: PLC0415  (the facts module imports this one)
 
+        return facts(self)
 
-def _challenge_field(challenge: Optional[str], key: str) -> str:
-    try:
-        value = json.loads(challenge or "").get(key, "")
-    except (ValueError, AttributeError):
-        return ""
-    return str(value)
-
-
-_USUAL_PORTS = {
-    "imap": "993 with TLS or 143 with STARTTLS",
-    "smtp": "465 with TLS, or 587 (sometimes 25) with STARTTLS",
-}
 
 RuleCheck = Callable[[Failure], Optional[Diagnosis]]
 F = TypeVar("F", bound=RuleCheck)
@@ -263,30 +232,105 @@ class RuleRegistry:
         return f"<RuleRegistry {len(self)} rules>"
 
     def classify(self, failure: Failure) -> Diagnosis:
-        """The first diagnosis a rule gives for ``failure``; the fallback if none does."""
+        """The first diagnosis a rule gives for ``failure``; the fallback if none does.
+
+        A rule that raises is logged with its traceback and skipped; so is one that
+        returns something other than a ``Diagnosis``.
+        """
         for rule in self.rules:
             if not rule.applies_to(failure.stage):
                 continue
-            try:
-                diagnosis = rule.check(failure)
-            except Exception as exc:
-                # A broken rule must not break the probe; the next rule gets its turn.
-                logger.warning("rule %s raised %s; skipped", rule.id, type(exc).__name__)
-                continue
-            if diagnosis is None:
-                continue
-            if not isinstance(diagnosis, Diagnosis):
-                logger.warning(
-                    "rule %s returned %s, not a Diagnosis; skipped",
-                    rule.id,
-                    type(diagnosis).__name__,
-                )
-                continue
-            provider = diagnosis.provider or (failure.provider.id if failure.provider else None)
-            return attrs.evolve(diagnosis, rule_id=rule.id, provider=provider)
+            _outcome, diagnosis = _try(rule, failure)
+            if diagnosis is not None:
+                return _finish(diagnosis, rule, failure)
         return fallback(failure)
+
+    def explain(self, failure: Failure) -> tuple[RuleTrial, ...]:
+        """Every rule in the order ``classify`` tries them, and what each did with
+        ``failure`` (for app developers debugging their own rules). Trying stops at
+        the first match, as in ``classify``; the fallback is listed last if reached."""
+        trials: list[RuleTrial] = []
+        for rule in self.rules:
+            if not rule.applies_to(failure.stage):
+                trials.append(RuleTrial(rule_id=rule.id, priority=rule.priority, outcome="skipped"))
+                continue
+            outcome, diagnosis = _try(rule, failure)
+            if diagnosis is not None:
+                final = _finish(diagnosis, rule, failure)
+                trials.append(
+                    RuleTrial(
+                        rule_id=rule.id, priority=rule.priority, outcome=outcome, diagnosis=final
+                    )
+                )
+                return tuple(trials)
+            trials.append(RuleTrial(rule_id=rule.id, priority=rule.priority, outcome=outcome))
+        final = fallback(failure)
+        trials.append(
+            RuleTrial(rule_id=final.rule_id, priority=None, outcome="matched", diagnosis=final)
+        )
+        return tuple(trials)
+
+
+Outcome = Literal["matched", "no_match", "skipped", "raised", "invalid"]
+
+
+@attrs.frozen(kw_only=True)
+class RuleTrial:
+    """What one rule did with a failure (``RuleRegistry.explain``).
+
+    ``outcome`` is ``"matched"`` (``diagnosis`` holds its answer), ``"no_match"``,
+    ``"skipped"`` (the rule does not apply to the stage), ``"raised"`` (logged with
+    its traceback) or ``"invalid"`` (it returned something other than a Diagnosis).
+    ``priority`` is None for the fallback.
+    """
+
+    rule_id: str
+    priority: Optional[int]
+    outcome: Outcome
+    diagnosis: Optional[Diagnosis] = None
+
+
+def _try(rule: Rule, failure: Failure) -> tuple[Outcome, Optional[Diagnosis]]:
+    try:
+        diagnosis = rule.check(failure)
+    except Exception:
+        # A broken rule must not break the probe; the next rule gets its turn.
+        logger.warning("rule %s raised; skipped", rule.id, exc_info=True)
+        return "raised", None
+    if diagnosis is None:
+        return "no_match", None
+    if not isinstance(diagnosis, Diagnosis):
+        logger.warning(
+            "rule %s returned %s, not a Diagnosis; skipped", rule.id, type(diagnosis).__name__
+        )
+        return "invalid", None
+    return "matched", diagnosis
+
+
+def _finish(diagnosis: Diagnosis, rule: Rule, failure: Failure) -> Diagnosis:
+    """Stamp the rule's id, the provider and (for an app's rule that gave none) the
+    evidence on a rule's answer."""
+    provider = diagnosis.provider or (failure.provider.id if failure.provider else None)
+    evidence = diagnosis.evidence or Evidence(rule_id=rule.id)
+    return attrs.evolve(diagnosis, rule_id=rule.id, provider=provider, evidence=evidence)
 
 
 def fallback(failure: Failure) -> Diagnosis:
     """The lowest-priority answer: the stage's category, cause ``unknown``."""
-    return attrs.evolve(diagnose(failure, "unknown"), rule_id=f"fallback.{failure.stage.value}")
+    from ._advice import diagnose  # noqa: PLC0415  (the advice module imports this one)
+
+    rule_id = f"fallback.{failure.stage.value}"
+    try:
+        diagnosis = diagnose(failure, "unknown", evidence=(rule_id, {}, ""))
+    except Exception:
+        # Whatever a server sent, classification ends in a diagnosis.
+        logger.warning("the fallback diagnosis failed; a minimal one is used", exc_info=True)
+        summary = "The check failed; no more is known."
+        diagnosis = Diagnosis(
+            category=ErrorCategory.for_stage(failure.stage),
+            cause="unknown",
+            summary=summary,
+            summary_message=Message(id="generic.summary"),
+            evidence=Evidence(rule_id=rule_id),
+        )
+    return attrs.evolve(diagnosis, rule_id=rule_id)

@@ -1,0 +1,314 @@
+"""What a failure tells beyond the error itself: facts for hint texts and named
+conditions for rules and hints.
+
+Rules in the data tables and hint entries in the cause catalogue refer to conditions
+by name (``"login_differs"``, ``"timeout_greeting"``); this module is the one place
+that says what each name means. Facts are the named values filled into message
+templates (``{host}``, ``{expected_mode}``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Callable, Optional
+
+from .._enums import Security, Stage
+from .._errors import (
+    CapabilityError,
+    CertificateError,
+    ConnectionLimitError,
+    DeadlineExceeded,
+    DeliveryError,
+    ProtocolError,
+    ReplyError,
+    StartTLSError,
+    TLSError,
+)
+
+if TYPE_CHECKING:
+    from ._registry import Failure
+
+#: The usual ports per protocol and security mode (RFC 8314 section 3; RFC 6409).
+USUAL_PORTS = {
+    "imap": {Security.TLS: 993, Security.STARTTLS: 143},
+    "smtp": {Security.TLS: 465, Security.STARTTLS: 587},
+}
+_ALSO_PLAIN = {"smtp": {25}, "imap": set()}  # STARTTLS ports besides the one above
+
+_STEPS = {
+    Stage.IMAP_CONNECT: "connecting to the IMAP server",
+    Stage.IMAP_LOGIN: "signing in to the IMAP server",
+    Stage.IMAP_VALIDATE: "opening the mailbox",
+    Stage.SMTP_CONNECT: "connecting to the SMTP server",
+    Stage.SMTP_LOGIN: "signing in to the SMTP server",
+    Stage.TEST_EMAIL: "sending the test email",
+    Stage.DELIVERY: "waiting for the test email to arrive",
+    Stage.CAPACITY: "opening several connections at once",
+}
+_MODE_NAMES = {Security.TLS: "TLS", Security.STARTTLS: "STARTTLS", Security.NONE: "no encryption"}
+
+# What to drop from a server's words before quoting them to a person: protocol codes,
+# tracking tokens and links (links are offered separately).
+_LEAD_CODES = re.compile(r"^\s*(?:[245]\.\d{1,3}\.\d{1,3}\s*)?(?:\[[^\]]{0,80}\]\s*)?", re.I)
+_INNER_ENHANCED = re.compile(r"(?<![\w.])[245]\.\d{1,3}\.\d{1,3}(?![\w.])")
+_URL = re.compile(r"(?:https?://|www\.)[^\s\"'<>)\]]+", re.I)
+_TRACE = re.compile(
+    r"\s-\s?gsmtp\b|\b[a-z0-9]{1,12}-[a-z0-9.]{6,}\s*-\s*gsmtp\b|"  # Gmail's trailer
+    r"\[(?:[A-Z0-9]{2,}\.){2,}[A-Za-z0-9.:]+\]|"  # Microsoft's [SN1PR...PROD.OUTLOOK.COM]
+    r"\b(?:id|session|ref|trace|queue(?:d as)?)[=: ]+[A-Za-z0-9_.:+/-]{8,}|"
+    r"\b[0-9A-F]{16,}\b|\b[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}\b",
+    re.I,
+)
+_SPACES = re.compile(r"\s+")
+_WORDS_LIMIT = 200
+
+_BLOCKLIST = re.compile(
+    r"block ?list|black ?list|\bRBL\b|\bDNSBL\b|spamhaus|spamcop|barracuda|sorbs|"
+    r"listed (?:in|on|at|by)|\bon our block|poor reputation|\breputation\b",
+    re.I,
+)
+_REVERSE_DNS = re.compile(
+    r"reverse (?:dns|host ?name|lookup)|\bPTR\b|\brDNS\b|cannot find your (?:reverse )?host"
+    r"|x\.7\.25|[45]\.7\.25",
+    re.I,
+)
+
+
+STAGE_GROUPS: dict[str, frozenset[Stage]] = {
+    "connect": frozenset({Stage.IMAP_CONNECT, Stage.SMTP_CONNECT}),
+    "login": frozenset({Stage.IMAP_LOGIN, Stage.SMTP_LOGIN}),
+    "validate": frozenset({Stage.IMAP_VALIDATE}),
+    "send": frozenset({Stage.TEST_EMAIL}),
+    "after_login": frozenset({Stage.IMAP_VALIDATE, Stage.TEST_EMAIL}),
+    "capacity": frozenset({Stage.CAPACITY}),
+    "delivery": frozenset({Stage.DELIVERY}),
+}
+
+
+def stage_set(names: Iterable[str]) -> frozenset[Stage]:
+    """Stages by name or group name (``"login"``: both login stages)."""
+    out: set[Stage] = set()
+    for name in names:
+        out |= STAGE_GROUPS.get(name) or {Stage(name)}
+    return frozenset(out)
+
+
+def server_words(text: str) -> str:
+    """``text`` as a person may read it: codes, tracking tokens and links removed,
+    whitespace collapsed, cut at a word boundary."""
+    words = _LEAD_CODES.sub("", text.replace("\r", " ").replace("\n", " "))
+    words = _URL.sub("", words)
+    words = _TRACE.sub("", words)
+    words = _INNER_ENHANCED.sub("", words)
+    words = _SPACES.sub(" ", words).strip(" -:;,.")
+    if len(words) > _WORDS_LIMIT:
+        words = words[:_WORDS_LIMIT].rsplit(" ", 1)[0] + "..."
+    # A reply of only codes and punctuation says nothing worth quoting.
+    return words if sum(ch.isalpha() for ch in words) >= 4 else ""
+
+
+def _mode(security: Security) -> str:
+    return _MODE_NAMES[security]
+
+
+def expected_security(f: Failure) -> Optional[Security]:
+    """The mode the port turned out to speak, when the failure shows it."""
+    error = f.error
+    answered = getattr(error, "other_mode_answered", None)
+    if isinstance(answered, Security):
+        return answered
+    if isinstance(error, TLSError) and error.reason == "wrong_version":
+        # A TLS handshake met plain text: the port starts unencrypted.
+        return Security.STARTTLS if f.security is Security.TLS else None
+    if isinstance(error, DeadlineExceeded) and (
+        "greeting" in error.during or "TLS" in error.during
+    ):
+        usual = USUAL_PORTS[f.protocol]
+        if f.security is not Security.TLS and f.port == usual[Security.TLS]:
+            return Security.TLS
+        plain_ports = {usual[Security.STARTTLS], *_ALSO_PLAIN[f.protocol]}
+        if f.security is Security.TLS and f.port in plain_ports:
+            return Security.STARTTLS
+    return None
+
+
+def _certificate_names(f: Failure) -> tuple[str, ...]:
+    names = getattr(f.error, "names", None) if isinstance(f.error, CertificateError) else None
+    if isinstance(names, (tuple, list)):
+        return tuple(str(n) for n in names if isinstance(n, str))[:5]
+    return ()
+
+
+def _limit(f: Failure) -> str:
+    match = re.search(
+        r"mail_max_userip_connections=(\d+)|(?:at most|maximum of|limit of|limit is|"
+        r"allows?|only) (\d+)(?: simultaneous| concurrent| open)? connections?",
+        f.text,
+        re.I,
+    )
+    return (match.group(1) or match.group(2)) if match else ""
+
+
+def facts(f: Failure) -> dict[str, str]:
+    """The values message templates may use; empty strings for unknown values."""
+    error = f.error
+    usual = USUAL_PORTS[f.protocol]
+    expected = expected_security(f)
+    names = _certificate_names(f)
+    provider = f.provider
+    alt_port = usual.get(f.security, usual[Security.TLS])
+    provider_server = ""
+    if provider is not None:
+        defaults = provider.imap if f.protocol == "imap" else provider.smtp
+        provider_server = defaults.host if defaults is not None else ""
+    local_part, _, domain = f.email.rpartition("@")
+    return {
+        "proto": f.protocol.upper(),
+        "host": f.host,
+        "port": str(f.port),
+        "security": _mode(f.security),
+        "login": f.login,
+        "email": f.email,
+        "email_domain": domain,
+        "local_part": local_part,
+        "recipient": f.test_recipient or "",
+        "step": _STEPS.get(f.stage, ""),
+        "tls_port": str(usual[Security.TLS]),
+        "starttls_port": str(usual[Security.STARTTLS]),
+        "alt_port": str(alt_port) if alt_port != f.port else "",
+        "expected_mode": _mode(expected) if expected is not None else "",
+        "server_words": server_words(f.text),
+        "during": error.during if isinstance(error, DeadlineExceeded) else "",
+        "missing": ", ".join(error.missing) if isinstance(error, CapabilityError) else "",
+        "tls_reason": error.reason if isinstance(error, TLSError) else "",
+        "cert_names": ", ".join(names),
+        "cert_name": names[0] if names else "",
+        "provider": provider.name if provider is not None else "",
+        "provider_server": provider_server if provider_server != f.host else "",
+        "limit": _limit(f),
+        "requested": str(error.requested) if isinstance(error, ConnectionLimitError) else "",
+        "allowed": str(error.allowed) if isinstance(error, ConnectionLimitError) else "",
+        "waited": f"{error.waited:.0f}" if isinstance(error, DeliveryError) else "",
+        "scope": _challenge_field(f.challenge, "scope"),
+    }
+
+
+def _challenge_field(challenge: Optional[str], key: str) -> str:
+    import json  # noqa: PLC0415  (only OAuth failures carry a challenge)
+
+    try:
+        value = json.loads(challenge or "").get(key, "")
+    except (ValueError, AttributeError):
+        return ""
+    return str(value)
+
+
+def _usual_port(f: Failure) -> bool:
+    usual = USUAL_PORTS[f.protocol]
+    return f.port in usual.values() or f.port in _ALSO_PLAIN[f.protocol]
+
+
+def _port_fits_security(f: Failure) -> bool:
+    usual = USUAL_PORTS[f.protocol]
+    if f.security is Security.TLS:
+        return f.port == usual[Security.TLS]
+    return f.port == usual[Security.STARTTLS] or f.port in _ALSO_PLAIN[f.protocol]
+
+
+def _greeting_of_other_protocol(f: Failure) -> bool:
+    # An SMTP server greets with "220 ...", an IMAP server with "* OK ...": one on the
+    # other's port usually means the two servers' settings were swapped.
+    said = (f.greeting or "") + " " + (str(f.error) if isinstance(f.error, ProtocolError) else "")
+    if f.protocol == "imap":
+        return bool(re.search(r"(?:^|[\s'\"])220[ -]", said))
+    return bool(re.search(r"\*\s+OK\b", said, re.I))
+
+
+def _timeout_during(*words: str) -> Callable[[Failure], bool]:
+    def check(f: Failure) -> bool:
+        return isinstance(f.error, DeadlineExceeded) and any(w in f.error.during for w in words)
+
+    return check
+
+
+def _is_timeout_later(f: Failure) -> bool:
+    if not isinstance(f.error, DeadlineExceeded):
+        return False
+    return not any(w in f.error.during for w in ("connecting", "resolving", "greeting", "TLS"))
+
+
+def _login_needs_tls(f: Failure) -> bool:
+    # IMAP: LOGINDISABLED (RFC 3501 7.2.1). SMTP: a server that offers STARTTLS but
+    # no AUTH until it is used (Postfix smtpd_tls_auth_only, RFC 3207 section 4).
+    if not isinstance(f.error, CapabilityError):
+        return False
+    caps = {c.split(" ", 1)[0].upper() for c in f.capabilities}
+    return "LOGINDISABLED" in caps or ("STARTTLS" in caps and "AUTH" in f.error.missing)
+
+
+def _oauth_status(f: Failure) -> str:
+    # RFC 7628 3.2.2: the error challenge is JSON with a "status"; Google sends HTTP-like
+    # numbers ("400", "401"), the RFC names ("invalid_token", "insufficient_scope").
+    return _challenge_field(f.challenge, "status")
+
+
+def _provider_app_passwords(kind: str) -> Callable[[Failure], bool]:
+    return lambda f: f.provider is not None and f.provider.app_passwords == kind
+
+
+#: The conditions rules and hints may name. Each takes the failure.
+PREDICATES: dict[str, Callable[[Failure], bool]] = {
+    "provider_known": lambda f: f.provider is not None,
+    "no_provider": lambda f: f.provider is None,
+    "provider_app_passwords_always": _provider_app_passwords("always"),
+    "provider_app_passwords_with_2fa": _provider_app_passwords("with_2fa"),
+    "provider_login_local_part": lambda f: (
+        f.provider is not None and f.provider.login == "local_part" and "@" in f.login
+    ),
+    "login_differs": lambda f: bool(f.login) and f.login.lower() != f.email.lower(),
+    "login_without_domain": lambda f: bool(f.login) and "@" not in f.login,
+    "login_is_email": lambda f: f.login.lower() == f.email.lower(),
+    "password_has_spaces": lambda f: f.password_has_spaces,
+    "oauth2": lambda f: f.oauth2,
+    "security_tls": lambda f: f.security is Security.TLS,
+    "security_starttls": lambda f: f.security is Security.STARTTLS,
+    "security_none": lambda f: f.security is Security.NONE,
+    "encrypted": lambda f: f.security is not Security.NONE,
+    "usual_port": _usual_port,
+    "unusual_port": lambda f: not _usual_port(f),
+    "port_fits_security": _port_fits_security,
+    "port_misfits_security": lambda f: not _port_fits_security(f),
+    "port_is_25": lambda f: f.protocol == "smtp" and f.port == 25,
+    "expected_mode_known": lambda f: expected_security(f) is not None,
+    "server_words": lambda f: bool(server_words(f.text)),
+    "greeting_of_other_protocol": _greeting_of_other_protocol,
+    "timeout_connecting": _timeout_during("connecting", "resolving"),
+    "timeout_greeting": _timeout_during("greeting", "TLS"),
+    "timeout_later": _is_timeout_later,
+    "starttls_refused": lambda f: (
+        isinstance(f.error, StartTLSError) and f.error.reason == "refused"
+    ),
+    "starttls_not_offered": lambda f: (
+        isinstance(f.error, StartTLSError) and f.error.reason != "refused"
+    ),
+    "after_login": lambda f: f.stage in (Stage.IMAP_VALIDATE, Stage.TEST_EMAIL, Stage.DELIVERY),
+    "capacity_stage": lambda f: f.stage is Stage.CAPACITY,
+    "not_capacity_stage": lambda f: f.stage is not Stage.CAPACITY,
+    "validate_stage": lambda f: f.stage is Stage.IMAP_VALIDATE,
+    "send_stage": lambda f: f.stage is Stage.TEST_EMAIL,
+    "words_blocklist": lambda f: bool(_BLOCKLIST.search(f.text)),
+    "words_reverse_dns": lambda f: bool(_REVERSE_DNS.search(f.text)),
+    "words_other_block": lambda f: not (_BLOCKLIST.search(f.text) or _REVERSE_DNS.search(f.text)),
+    "cert_names_known": lambda f: bool(_certificate_names(f)),
+    "limit_known": lambda f: bool(_limit(f)),
+    "login_needs_tls": _login_needs_tls,
+    "oauth_scope_missing": lambda f: _oauth_status(f) in ("403", "insufficient_scope"),
+    "offers_logindisabled": lambda f: any(c.upper() == "LOGINDISABLED" for c in f.capabilities),
+    "not_permanent_reply": lambda f: not (f.code is not None and f.code >= 500),
+    "reply_no": lambda f: f.status == "NO",
+    "reply_bye": lambda f: f.status == "BYE",
+    "no_server_words": lambda f: not server_words(f.text),
+    "not_connect_stage": lambda f: f.stage not in (Stage.IMAP_CONNECT, Stage.SMTP_CONNECT),
+    "reply_temporary": lambda f: isinstance(f.error, ReplyError) and (f.code or 0) // 100 == 4,
+}
