@@ -137,7 +137,7 @@ def test_plaintext_login_is_refused_before_starttls(servers: MailServers) -> Non
     assert causes["imap_login"] == "plaintext_auth_disabled"
     assert causes["smtp_login"] == "plaintext_auth_disabled"
     assert result.diagnosis is not None
-    assert result.diagnosis.category is ErrorCategory.IMAP_SETTINGS_INCORRECT  # the fix is the security setting
+    assert result.diagnosis.category is ErrorCategory.IMAP_SETTINGS_INCORRECT
 
 
 def test_untrusted_certificate_fails_and_can_be_allowed(servers: MailServers) -> None:
