@@ -21,6 +21,9 @@ from .mailservers import free_port
 TIMEOUT = 1.5
 PASSWORD = "Hunter2-Xyzzy-Secret"
 TIMINGS: list[tuple[str, float]] = []  # reported at the end of the run (conftest)
+# A ProtocolError(reason="too_large") on a connect stage: the built-in rules call it a
+# protocol mismatch today; with rules that read ProtocolError.reason, a protocol error.
+TOO_LARGE = {"protocol_mismatch", "protocol_error"}
 
 
 @pytest.fixture
@@ -194,7 +197,8 @@ ONE = [
     ("IMAP never answers LOGIN", imap_mute_login, Stage.IMAP_LOGIN, {"timeout"}),
     ("SMTP never answers AUTH", smtp_mute_auth, Stage.SMTP_LOGIN, {"timeout"}),
     ("IMAP endless + continuations", imap_endless_continuations, Stage.IMAP_LOGIN, {"timeout"}),
-    ("SMTP endless 250- reply", smtp_endless_ehlo, Stage.SMTP_CONNECT, {"timeout"}),
+    # Refused after 200 lines, at once, instead of waiting for the deadline.
+    ("SMTP endless 250- reply", smtp_endless_ehlo, Stage.SMTP_CONNECT, TOO_LARGE),
 ]
 
 
