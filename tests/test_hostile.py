@@ -595,7 +595,9 @@ def _imap_literal(size: int, at: str) -> Callable[[Peer], None]:
     return lambda peer: imap_mailbox(peer, on={"LIST": listing})
 
 
-def _imap_many_folders(count: int, line: bytes = b'* LIST () "/" F%d\r\n') -> Callable[[Peer], None]:
+def _imap_many_folders(
+    count: int, line: bytes = b'* LIST () "/" F%d\r\n'
+) -> Callable[[Peer], None]:
     payload = b"".join(line.replace(b"%d", str(i).encode()) for i in range(count))
 
     def listing(p: Peer, tag: bytes) -> bool:
