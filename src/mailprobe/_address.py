@@ -59,6 +59,12 @@ def ascii_host(name: str) -> str:
     ``ValueError`` when it is not a valid host name."""
     if name.isascii():
         ascii_name = name.lower()
+        for label in ascii_name.split("."):
+            if label.startswith("xn--"):  # an A-label must decode to a valid U-label
+                try:
+                    idna.decode(label)
+                except (idna.IDNAError, UnicodeError) as exc:
+                    raise ValueError(str(exc)) from None
     else:
         try:
             ascii_name = idna.encode(name, uts46=True, transitional=False).decode("ascii")
