@@ -110,9 +110,7 @@ def _headers(message: bytes) -> list[bytes]:
 
 
 _ATOM = st.text(
-    alphabet=st.characters(
-        blacklist_categories=("Cs",), min_codepoint=0, max_codepoint=0x2FFF
-    ),
+    alphabet=st.characters(blacklist_categories=("Cs",), min_codepoint=0, max_codepoint=0x2FFF),
     min_size=1,
     max_size=20,
 )
@@ -120,15 +118,13 @@ _ATOM = st.text(
 
 @settings(max_examples=400, deadline=None)
 @given(local=_ATOM, domain=st.sampled_from(["example.com", "straße.de", "[192.0.2.1]"]))
-def test_whatever_is_accepted_builds_one_clean_header_and_envelope(
-    local: str, domain: str
-) -> None:
+def test_whatever_is_accepted_builds_one_clean_header_and_envelope(local: str, domain: str) -> None:
     address = f"{local}@{domain}"
     try:
         mailbox = parse_mailbox("email", address)
     except SettingsError:
         return
-    assert not any(ch in mailbox.envelope for ch in "<>\r\n\0 ,;()\"\\")
+    assert not any(ch in mailbox.envelope for ch in '<>\r\n\0 ,;()"\\')
     message, _message_id = build_test_message(address)
     headers = _headers(message)
     from_lines = [h for h in headers if h.lower().startswith(b"from:")]
