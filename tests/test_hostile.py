@@ -4,6 +4,7 @@ diagnosis, and no credential is sent where it must not be."""
 from __future__ import annotations
 
 import gc
+import json
 import random
 import ssl
 import time
@@ -555,9 +556,7 @@ def _smtp_injecting(where: str) -> Callable[[Peer], None]:
             p.send(b"504 5.5.4 not here\r\n")
         return True
 
-    return lambda peer: smtp_mailbox(
-        peer, on={"EHLO": ehlo, "STARTTLS": starttls, "AUTH": auth}
-    )
+    return lambda peer: smtp_mailbox(peer, on={"EHLO": ehlo, "STARTTLS": starttls, "AUTH": auth})
 
 
 @pytest.mark.parametrize("where", ["ehlo", "after"])
@@ -633,25 +632,69 @@ def _imap_capability_flood(width: int) -> Callable[[Peer], None]:
 
 
 LIMITS = [
-    ("IMAP 2 GB literal in LIST", "imap", _imap_literal(2_000_000_000, "list"),
-     Stage.IMAP_VALIDATE, "protocol:too_large"),
-    ("IMAP 70 KB literal in LIST", "imap", _imap_literal(70_000, "list"),
-     Stage.IMAP_VALIDATE, "protocol:too_large"),
-    ("IMAP 2 GB literal in the greeting", "imap", _imap_literal(2_000_000_000, "greeting"),
-     Stage.IMAP_CONNECT, "protocol:not_protocol"),
-    ("IMAP LIST of a million folders", "imap", _imap_many_folders(1_000_000),
-     Stage.IMAP_VALIDATE, "protocol:too_large"),
-    ("IMAP LIST of 10001 folders", "imap", _imap_many_folders(10_001),
-     Stage.IMAP_VALIDATE, "protocol:too_large"),
-    ("IMAP LIST of 9000 x 1 KB lines", "imap",
-     _imap_many_folders(9_000, b'* LIST () "/" F%d' + b"y" * 1000 + b"\r\n"),
-     Stage.IMAP_VALIDATE, "protocol:too_large"),
-    ("IMAP 100 KB CAPABILITY line", "imap", _imap_capability_flood(100_000),
-     Stage.IMAP_CONNECT, "protocol:too_large"),
-    ("SMTP EHLO of 5000 long AUTH lines", "smtp", _smtp_ehlo_flood(5000, 400),
-     Stage.SMTP_CONNECT, "protocol:too_large"),
-    ("SMTP EHLO line of 100 KB", "smtp", _smtp_ehlo_flood(1, 100_000),
-     Stage.SMTP_CONNECT, "protocol:too_large"),
+    (
+        "IMAP 2 GB literal in LIST",
+        "imap",
+        _imap_literal(2_000_000_000, "list"),
+        Stage.IMAP_VALIDATE,
+        "protocol:too_large",
+    ),
+    (
+        "IMAP 70 KB literal in LIST",
+        "imap",
+        _imap_literal(70_000, "list"),
+        Stage.IMAP_VALIDATE,
+        "protocol:too_large",
+    ),
+    (
+        "IMAP 2 GB literal in the greeting",
+        "imap",
+        _imap_literal(2_000_000_000, "greeting"),
+        Stage.IMAP_CONNECT,
+        "protocol:not_protocol",
+    ),
+    (
+        "IMAP LIST of a million folders",
+        "imap",
+        _imap_many_folders(1_000_000),
+        Stage.IMAP_VALIDATE,
+        "protocol:too_large",
+    ),
+    (
+        "IMAP LIST of 10001 folders",
+        "imap",
+        _imap_many_folders(10_001),
+        Stage.IMAP_VALIDATE,
+        "protocol:too_large",
+    ),
+    (
+        "IMAP LIST of 9000 x 1 KB lines",
+        "imap",
+        _imap_many_folders(9_000, b'* LIST () "/" F%d' + b"y" * 1000 + b"\r\n"),
+        Stage.IMAP_VALIDATE,
+        "protocol:too_large",
+    ),
+    (
+        "IMAP 100 KB CAPABILITY line",
+        "imap",
+        _imap_capability_flood(100_000),
+        Stage.IMAP_CONNECT,
+        "protocol:too_large",
+    ),
+    (
+        "SMTP EHLO of 5000 long AUTH lines",
+        "smtp",
+        _smtp_ehlo_flood(5000, 400),
+        Stage.SMTP_CONNECT,
+        "protocol:too_large",
+    ),
+    (
+        "SMTP EHLO line of 100 KB",
+        "smtp",
+        _smtp_ehlo_flood(1, 100_000),
+        Stage.SMTP_CONNECT,
+        "protocol:too_large",
+    ),
 ]
 
 
@@ -699,24 +742,69 @@ def _imap_login_reply(make: Callable[[bytes], bytes]) -> Callable[[Peer], None]:
 
 
 MALFORMED = [
-    ("SMTP 2350 is not 235", "smtp", _smtp_auth_reply(b"2350 2.7.0 ok\r\n"),
-     Stage.SMTP_LOGIN, "protocol:malformed"),
-    ("SMTP code 600", "smtp", _smtp_auth_reply(b"600 what\r\n"), Stage.SMTP_LOGIN,
-     "protocol:malformed"),
-    ("SMTP code 199", "smtp", _smtp_auth_reply(b"199 early\r\n"), Stage.SMTP_LOGIN,
-     "protocol:malformed"),
-    ("SMTP mixed codes in one reply", "smtp", _smtp_auth_reply(b"235-2.7.0 ok\r\n535 no\r\n"),
-     Stage.SMTP_LOGIN, "protocol:malformed"),
-    ("SMTP greeting 2200", "smtp", lambda p: smtp_mailbox(p, greeting=b"2200 hello\r\n"),
-     Stage.SMTP_CONNECT, "protocol:not_protocol"),
-    ("SMTP SSH banner", "smtp", lambda p: smtp_mailbox(p, greeting=b"SSH-2.0-OpenSSH_9.2\r\n"),
-     Stage.SMTP_CONNECT, "protocol:not_protocol"),
-    ("IMAP wrong tag", "imap", _imap_login_reply(lambda tag: b"ZZZZ1 OK welcome\r\n"),
-     Stage.IMAP_LOGIN, "protocol:malformed"),
-    ("IMAP garbage after greeting", "imap", _imap_login_reply(lambda tag: b"%%% hello\r\n"),
-     Stage.IMAP_LOGIN, "protocol:malformed"),
-    ("IMAP bare LF line", "imap", _imap_login_reply(lambda tag: tag + b" OK x\n"),
-     Stage.IMAP_LOGIN, "protocol:malformed"),
+    (
+        "SMTP 2350 is not 235",
+        "smtp",
+        _smtp_auth_reply(b"2350 2.7.0 ok\r\n"),
+        Stage.SMTP_LOGIN,
+        "protocol:malformed",
+    ),
+    (
+        "SMTP code 600",
+        "smtp",
+        _smtp_auth_reply(b"600 what\r\n"),
+        Stage.SMTP_LOGIN,
+        "protocol:malformed",
+    ),
+    (
+        "SMTP code 199",
+        "smtp",
+        _smtp_auth_reply(b"199 early\r\n"),
+        Stage.SMTP_LOGIN,
+        "protocol:malformed",
+    ),
+    (
+        "SMTP mixed codes in one reply",
+        "smtp",
+        _smtp_auth_reply(b"235-2.7.0 ok\r\n535 no\r\n"),
+        Stage.SMTP_LOGIN,
+        "protocol:malformed",
+    ),
+    (
+        "SMTP greeting 2200",
+        "smtp",
+        lambda p: smtp_mailbox(p, greeting=b"2200 hello\r\n"),
+        Stage.SMTP_CONNECT,
+        "protocol:not_protocol",
+    ),
+    (
+        "SMTP SSH banner",
+        "smtp",
+        lambda p: smtp_mailbox(p, greeting=b"SSH-2.0-OpenSSH_9.2\r\n"),
+        Stage.SMTP_CONNECT,
+        "protocol:not_protocol",
+    ),
+    (
+        "IMAP wrong tag",
+        "imap",
+        _imap_login_reply(lambda tag: b"ZZZZ1 OK welcome\r\n"),
+        Stage.IMAP_LOGIN,
+        "protocol:malformed",
+    ),
+    (
+        "IMAP garbage after greeting",
+        "imap",
+        _imap_login_reply(lambda tag: b"%%% hello\r\n"),
+        Stage.IMAP_LOGIN,
+        "protocol:malformed",
+    ),
+    (
+        "IMAP bare LF line",
+        "imap",
+        _imap_login_reply(lambda tag: tag + b" OK x\n"),
+        Stage.IMAP_LOGIN,
+        "protocol:malformed",
+    ),
 ]
 
 
@@ -802,3 +890,54 @@ def test_resets_are_translated_and_leak_nothing(
         assert error.type in {"DisconnectedError", "ProtocolError", "TLSError"}, error
         assert cause(result, stage) != "unknown"
     gc.collect()  # a leaked socket would raise ResourceWarning here (filterwarnings=error)
+
+
+# -- 3. secrets echoed in every form, at volume -------------------------------------------
+def test_a_server_echoing_the_password_in_every_form_at_volume(
+    serve: Callable[..., ScriptServer],
+) -> None:
+    from .test_secrets import _forms, _leftovers
+
+    forms = " ".join(_forms(PASSWORD).values()).encode()
+
+    def auth(p: Peer, line: bytes) -> bool:
+        p.send(b"".join(b"535-5.7.8 " + forms + b"\r\n" for _ in range(100)))
+        p.send(b"535 5.7.8 " + forms + b"\r\n")
+        return True
+
+    server = serve(lambda peer: smtp_mailbox(peer, on={"AUTH": auth}))
+    result = probe_one(
+        server, "smtp", name="SMTP echoes the password 100 times x 16 forms", transcript=True
+    )
+    login = result.stage(Stage.SMTP_LOGIN)
+    assert login.error is not None and "********" in (login.error.server_text or "")
+    text = json.dumps(result.to_dict())
+    assert not _leftovers(text, PASSWORD)
+
+
+# -- 4. addresses: the envelope and headers carry exactly the validated address -----------
+def test_a_utf8_address_through_a_hostile_smtp_server(serve: Callable[..., ScriptServer]) -> None:
+    server = serve(
+        lambda peer: smtp_mailbox(peer, extensions=("PIPELINING", "SMTPUTF8", "AUTH PLAIN"))
+    )
+    closed = free_port()
+    settings = scripted_settings(
+        email="jörg+tag@straße.de",
+        password=PASSWORD,
+        imap=mailprobe.ServerSettings(host="127.0.0.1", port=closed, security=Security.NONE),
+        smtp=mailprobe.ServerSettings(host="127.0.0.1", port=server.port, security=Security.NONE),
+    )
+    result = measured(
+        "SMTPUTF8 sender and IDN recipient",
+        lambda: mailprobe.probe(settings, timeout=TIMEOUT, test_recipient="bcc@例子.example"),
+        TIMEOUT,
+    )
+    assert result.stage(Stage.TEST_EMAIL).status is StageStatus.PASSED, result.to_dict()
+    commands = [c for c in server.received.split(b"\r\n") if c[:4] in (b"MAIL", b"RCPT")]
+    assert commands == [
+        "MAIL FROM:<jörg+tag@xn--strae-oqa.de> SMTPUTF8 BODY=8BITMIME".encode(),
+        b"RCPT TO:<bcc@xn--fsqu00a.example>",
+    ] or commands == [
+        "MAIL FROM:<jörg+tag@xn--strae-oqa.de> SMTPUTF8".encode(),
+        b"RCPT TO:<bcc@xn--fsqu00a.example>",
+    ]
