@@ -55,6 +55,7 @@ CASES = [
     (ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused"), RefusedError),
     (ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"), DisconnectedError),
     (BrokenPipeError(errno.EPIPE, "Broken pipe"), DisconnectedError),
+    (OSError(errno.ENOTCONN, "Transport endpoint is not connected"), DisconnectedError),
     (socket.timeout("timed out"), DeadlineExceeded),
     (OSError(errno.EHOSTUNREACH, "No route to host"), NetworkError),
     (_cert_error(18, "self-signed certificate"), CertificateError),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import binascii
+import errno
 import imaplib
 import re
 import smtplib
@@ -222,7 +223,11 @@ def translate(
         return DeadlineExceeded(during, command=command)
     if isinstance(exc, ConnectionRefusedError):
         return RefusedError("connection refused")
-    if isinstance(exc, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError, EOFError)):
+    if isinstance(
+        exc, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError, EOFError)
+    ) or (
+        isinstance(exc, OSError) and exc.errno == errno.ENOTCONN  # reset before we looked
+    ):
         return DisconnectedError(f"connection lost while {during}", command=command)
     if isinstance(exc, OSError):
         return NetworkError(f"network error while {during}: {exc.strerror or exc}")
