@@ -205,3 +205,84 @@ def smtp_session(
             return
         else:
             peer.send(b"502 5.5.2 unexpected\r\n")
+
+
+class Blackhole:
+    """A port on 127.0.0.1 that drops every SYN: a listener whose backlog is full.
+
+    ``listen(0)`` takes one connection into the queue; nobody accepts it, so the
+    kernel drops the SYNs of every later attempt, which then hang as on a dead route.
+    """
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0), backlog=0)
+        self.port: int = self._listener.getsockname()[1]
+        self._filler = socket.create_connection(("127.0.0.1", self.port), timeout=1)
+
+    def close(self) -> None:
+        self._filler.close()
+        self._listener.close()
+
+
+def imap_mailbox(
+    peer: Peer,
+    *,
+    capabilities: str = "IMAP4rev1 AUTH=PLAIN",
+    folders: tuple[bytes, ...] = (b'(\\HasNoChildren) "/" INBOX', b'(\\Sent) "/" Sent'),
+    on: Optional[dict[str, Callable[[Peer, bytes], bool]]] = None,
+    greeting: Optional[bytes] = None,
+) -> None:
+    """``imap_session`` that also logs in anyone and answers EXAMINE, LIST and SEARCH."""
+
+    def login(p: Peer, tag: bytes) -> bool:
+        p.send(tag + b" OK logged in\r\n")
+        return True
+
+    def examine(p: Peer, tag: bytes) -> bool:
+        p.send(b"* 3 EXISTS\r\n* 0 RECENT\r\n" + tag + b" OK [READ-ONLY] done\r\n")
+        return True
+
+    def listing(p: Peer, tag: bytes) -> bool:
+        p.send(b"".join(b"* LIST " + f + b"\r\n" for f in folders) + tag + b" OK done\r\n")
+        return True
+
+    def search(p: Peer, tag: bytes) -> bool:
+        p.send(b"* SEARCH 1\r\n" + tag + b" OK done\r\n")
+        return True
+
+    handlers = {"LOGIN": login, "EXAMINE": examine, "LIST": listing, "SEARCH": search}
+    handlers.update(on or {})
+    imap_session(peer, capabilities=capabilities, on=handlers, greeting=greeting)
+
+
+def smtp_mailbox(
+    peer: Peer,
+    *,
+    extensions: tuple[str, ...] = ("PIPELINING", "AUTH PLAIN LOGIN"),
+    on: Optional[dict[str, Callable[[Peer, bytes], bool]]] = None,
+    greeting: bytes = b"220 dummy ESMTP\r\n",
+) -> None:
+    """``smtp_session`` that also takes AUTH, MAIL, RCPT and DATA (message discarded)."""
+
+    def reply(text: bytes) -> Callable[[Peer, bytes], bool]:
+        def handler(p: Peer, line: bytes) -> bool:
+            p.send(text + b"\r\n")
+            return True
+
+        return handler
+
+    def data(p: Peer, line: bytes) -> bool:
+        p.send(b"354 go ahead\r\n")
+        while (body := p.readline()) is not None and body != b".":
+            pass
+        p.send(b"250 2.0.0 queued\r\n")
+        return True
+
+    handlers = {
+        "AUTH": reply(b"235 2.7.0 ok"),
+        "MAIL": reply(b"250 2.1.0 ok"),
+        "RCPT": reply(b"250 2.1.5 ok"),
+        "DATA": data,
+    }
+    handlers.update(on or {})
+    smtp_session(peer, extensions=extensions, on=handlers, greeting=greeting)

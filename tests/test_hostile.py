@@ -3,9 +3,12 @@ diagnosis, and no credential is sent where it must not be."""
 
 from __future__ import annotations
 
+import gc
+import json
 import random
 import ssl
 import time
+import tracemalloc
 from collections.abc import Iterator
 from typing import Any, Callable, Optional
 
@@ -15,12 +18,22 @@ import mailprobe
 from mailprobe import Security, Stage, StageStatus
 
 from .conftest import scripted_settings
-from .dummyserver import Peer, ScriptServer, imap_session, smtp_session
+from .dummyserver import (
+    Peer,
+    ScriptServer,
+    imap_mailbox,
+    imap_session,
+    smtp_mailbox,
+    smtp_session,
+)
 from .mailservers import free_port
 
 TIMEOUT = 1.5
 PASSWORD = "Hunter2-Xyzzy-Secret"
 TIMINGS: list[tuple[str, float]] = []  # reported at the end of the run (conftest)
+# A ProtocolError(reason="too_large") on a connect stage: the built-in rules call it a
+# protocol mismatch today; with rules that read ProtocolError.reason, a protocol error.
+TOO_LARGE = {"protocol_mismatch", "protocol_error"}
 
 
 @pytest.fixture
@@ -194,7 +207,8 @@ ONE = [
     ("IMAP never answers LOGIN", imap_mute_login, Stage.IMAP_LOGIN, {"timeout"}),
     ("SMTP never answers AUTH", smtp_mute_auth, Stage.SMTP_LOGIN, {"timeout"}),
     ("IMAP endless + continuations", imap_endless_continuations, Stage.IMAP_LOGIN, {"timeout"}),
-    ("SMTP endless 250- reply", smtp_endless_ehlo, Stage.SMTP_CONNECT, {"timeout"}),
+    # Refused after 200 lines, at once, instead of waiting for the deadline.
+    ("SMTP endless 250- reply", smtp_endless_ehlo, Stage.SMTP_CONNECT, TOO_LARGE),
 ]
 
 
@@ -390,3 +404,540 @@ def test_a_server_without_pipelining_gets_one_command_at_a_time(
     assert result.stage(Stage.TEST_EMAIL).status is StageStatus.PASSED, result.to_dict()
     assert order == [b"AUTH", b"MAIL", b"RCPT"]
     assert result.stage(Stage.TEST_EMAIL).details["round_trips"] == 4
+
+
+# == round 2 (issue 11) ================================================================
+# Each class below runs several variants; the worst case of each is measured for time
+# and peak Python memory (tracemalloc, every thread) and reported with the timings.
+MEMORY_BOUND = 50_000_000
+LIMIT_TIMEOUT = 3.0
+
+
+def protocol_reasons() -> mailprobe.RuleRegistry:
+    """The built-in rules plus one that names a ProtocolError's reason as the cause, so
+    tests can tell "not the protocol" from "malformed" from "too large"."""
+    rules = mailprobe.default_registry()
+
+    @rules.register(id="test.protocol_reason", priority=10_000)
+    def by_reason(failure: mailprobe.Failure) -> Optional[mailprobe.Diagnosis]:
+        if isinstance(failure.error, mailprobe.ProtocolError):
+            return mailprobe.Diagnosis(
+                category=mailprobe.ErrorCategory.UNAUTHORIZED,
+                cause=f"protocol:{failure.error.reason}",
+            )
+        return None
+
+    return rules
+
+
+def measured(name: str, run: Callable[[], mailprobe.ProbeResult], timeout: float) -> Any:
+    """``run()`` under tracemalloc; asserts it ended within ``timeout`` + 1 s holding
+    less than 50 MB more than before, and records both figures."""
+    gc.collect()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    started = time.monotonic()
+    try:
+        result = run()
+    finally:
+        elapsed = time.monotonic() - started
+        peak = tracemalloc.get_traced_memory()[1] - base
+        tracemalloc.stop()
+    TIMINGS.append((f"{name} [peak {peak / 1e6:.1f} MB]", elapsed))
+    assert elapsed < timeout + 1.0, f"{name} took {elapsed:.2f}s"
+    assert peak < MEMORY_BOUND, f"{name} held {peak / 1e6:.1f} MB"
+    return result
+
+
+def probe_one(
+    server: ScriptServer,
+    protocol: str,
+    *,
+    security: Security = Security.NONE,
+    ca_file: Optional[str] = None,
+    timeout: float = TIMEOUT,
+    name: str,
+    **options: Any,
+) -> mailprobe.ProbeResult:
+    """Probe with ``protocol``'s leg on ``server`` and the other on a closed port."""
+    closed = free_port()
+    imap_port, smtp_port = (server.port, closed) if protocol == "imap" else (closed, server.port)
+    other = Security.NONE
+    settings = scripted_settings(
+        password=PASSWORD,
+        imap=mailprobe.ServerSettings(
+            host="127.0.0.1", port=imap_port, security=security if protocol == "imap" else other
+        ),
+        smtp=mailprobe.ServerSettings(
+            host="127.0.0.1", port=smtp_port, security=security if protocol == "smtp" else other
+        ),
+    )
+    options.setdefault("rules", protocol_reasons())
+    return measured(
+        name,
+        lambda: mailprobe.probe(
+            settings,
+            timeout=timeout,
+            ca_file=ca_file,
+            test_recipient="bcc@app.example",
+            **options,
+        ),
+        timeout,
+    )
+
+
+# -- 1. nothing learnt before TLS survives STARTTLS ------------------------------------
+INJECTED = b'* LIST (\\Sent) "/" Injected-Sent\r\n* CAPABILITY IMAP4rev1 AUTH=PLAIN X-INJECTED\r\n'
+
+
+def _imap_injecting(where: str) -> Callable[[Peer], None]:
+    def on_starttls(p: Peer, tag: bytes) -> bool:
+        ok = tag + b" OK begin TLS now\r\n"
+        if where == "before":
+            p.send(INJECTED + ok)
+        elif where == "after":
+            p.send(ok + INJECTED)  # one segment: the client reads both at once
+        else:  # "greeting": the injection came with the plain-text greeting
+            p.send(ok)
+        p.start_tls()
+        return True
+
+    greeting = None
+    if where == "greeting":
+        greeting = b"* OK [CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN X-INJECTED] hi\r\n" + INJECTED
+    return lambda peer: imap_mailbox(
+        peer,
+        capabilities="IMAP4rev1 STARTTLS AUTH=PLAIN",
+        on={"STARTTLS": on_starttls},
+        greeting=greeting,
+    )
+
+
+@pytest.mark.parametrize("where", ["before", "after", "greeting"])
+def test_imap_state_from_before_starttls_is_forgotten(
+    serve: Callable[..., ScriptServer], tls: tuple[ssl.SSLContext, str], where: str
+) -> None:
+    server = serve(_imap_injecting(where))
+    result = probe_one(
+        server, "imap", security=Security.STARTTLS, ca_file=tls[1], name=f"IMAP inject {where}"
+    )
+    validate = result.stage(Stage.IMAP_VALIDATE)
+    assert validate.status is StageStatus.PASSED, result.to_dict()
+    assert "Injected-Sent" not in validate.details["folders"]
+    assert validate.details["sent_folder"] == "Sent"
+    for stage in (Stage.IMAP_CONNECT, Stage.IMAP_VALIDATE):
+        assert "X-INJECTED" not in result.stage(stage).details["capabilities"]
+
+
+def _smtp_injecting(where: str) -> Callable[[Peer], None]:
+    def ehlo(p: Peer, line: bytes) -> bool:
+        if isinstance(p.sock, ssl.SSLSocket):
+            p.send(b"250-dummy\r\n250-X-TLS-ONLY\r\n250 AUTH LOGIN\r\n")
+        else:  # before TLS: a different AUTH list, which must not survive
+            p.send(b"250-dummy\r\n250-STARTTLS\r\n250-X-PLAIN-ONLY\r\n250 AUTH PLAIN\r\n")
+        return True
+
+    def starttls(p: Peer, line: bytes) -> bool:
+        if where == "after":
+            p.send(b"220 2.0.0 go ahead\r\n250-fake\r\n250 AUTH PLAIN X-INJECTED\r\n")
+        else:
+            p.send(b"220 2.0.0 go ahead\r\n")
+        p.start_tls()
+        return True
+
+    def auth(p: Peer, line: bytes) -> bool:
+        if line.upper().startswith(b"AUTH LOGIN"):
+            p.send(b"334 VXNlcm5hbWU6\r\n")
+            p.readline()
+            p.send(b"334 UGFzc3dvcmQ6\r\n")
+            p.readline()
+            p.send(b"235 2.7.0 ok\r\n")
+        else:
+            p.send(b"504 5.5.4 not here\r\n")
+        return True
+
+    return lambda peer: smtp_mailbox(peer, on={"EHLO": ehlo, "STARTTLS": starttls, "AUTH": auth})
+
+
+@pytest.mark.parametrize("where", ["ehlo", "after"])
+def test_smtp_state_from_before_starttls_is_forgotten(
+    serve: Callable[..., ScriptServer], tls: tuple[ssl.SSLContext, str], where: str
+) -> None:
+    server = serve(_smtp_injecting(where))
+    result = probe_one(
+        server, "smtp", security=Security.STARTTLS, ca_file=tls[1], name=f"SMTP inject {where}"
+    )
+    connect = result.stage(Stage.SMTP_CONNECT)
+    assert connect.status is StageStatus.PASSED, result.to_dict()
+    assert "X-TLS-ONLY" in connect.details["capabilities"]
+    assert not {"X-PLAIN-ONLY", "X-INJECTED"} & set(connect.details["capabilities"])
+    assert tuple(connect.details["auth_mechanisms"]) == ("LOGIN",)
+    assert result.stage(Stage.SMTP_LOGIN).details["method"] == "AUTH LOGIN"
+
+
+# -- 2. bounded memory and CPU ----------------------------------------------------------
+def _imap_literal(size: int, at: str) -> Callable[[Peer], None]:
+    def listing(p: Peer, tag: bytes) -> bool:
+        p.send(b'* LIST () "/" {' + str(size).encode() + b"}\r\n")
+        chunk = b"x" * 65536
+        for _ in range(min(size // len(chunk), 64)):  # up to 4 MB, sent fast
+            p.send(chunk)
+        p.wait()
+        return False
+
+    def greeting(p: Peer) -> None:
+        p.send(b"* OK {" + str(size).encode() + b"}\r\n")
+        p.wait()
+
+    if at == "greeting":
+        return greeting
+    return lambda peer: imap_mailbox(peer, on={"LIST": listing})
+
+
+def _imap_many_folders(
+    count: int, line: bytes = b'* LIST () "/" F%d\r\n'
+) -> Callable[[Peer], None]:
+    payload = b"".join(line.replace(b"%d", str(i).encode()) for i in range(count))
+
+    def listing(p: Peer, tag: bytes) -> bool:
+        view = memoryview(payload)
+        for start in range(0, len(view), 1 << 20):
+            p.send(view[start : start + (1 << 20)])
+        p.send(tag + b" OK done\r\n")
+        return True
+
+    return lambda peer: imap_mailbox(peer, on={"LIST": listing})
+
+
+def _smtp_ehlo_flood(lines: int, width: int) -> Callable[[Peer], None]:
+    payload = (b"250-AUTH " + b"X" * width + b"\r\n") * lines + b"250 OK\r\n"
+
+    def ehlo(p: Peer, line: bytes) -> bool:
+        p.send(b"250-dummy\r\n")
+        p.send(payload)
+        return True
+
+    return lambda peer: smtp_mailbox(peer, on={"EHLO": ehlo})
+
+
+def _imap_capability_flood(width: int) -> Callable[[Peer], None]:
+    def greet(peer: Peer) -> None:
+        imap_mailbox(peer, greeting=b"* OK ready\r\n", on={"CAPABILITY": capability})
+
+    def capability(p: Peer, tag: bytes) -> bool:
+        p.send(b"* CAPABILITY IMAP4rev1 " + b"X" * width + b"\r\n" + tag + b" OK\r\n")
+        return True
+
+    return greet
+
+
+LIMITS = [
+    (
+        "IMAP 2 GB literal in LIST",
+        "imap",
+        _imap_literal(2_000_000_000, "list"),
+        Stage.IMAP_VALIDATE,
+        "protocol:too_large",
+    ),
+    (
+        "IMAP 70 KB literal in LIST",
+        "imap",
+        _imap_literal(70_000, "list"),
+        Stage.IMAP_VALIDATE,
+        "protocol:too_large",
+    ),
+    (
+        "IMAP 2 GB literal in the greeting",
+        "imap",
+        _imap_literal(2_000_000_000, "greeting"),
+        Stage.IMAP_CONNECT,
+        "protocol:not_protocol",
+    ),
+    (
+        "IMAP LIST of a million folders",
+        "imap",
+        _imap_many_folders(1_000_000),
+        Stage.IMAP_VALIDATE,
+        "protocol:too_large",
+    ),
+    (
+        "IMAP LIST of 10001 folders",
+        "imap",
+        _imap_many_folders(10_001),
+        Stage.IMAP_VALIDATE,
+        "protocol:too_large",
+    ),
+    (
+        "IMAP LIST of 9000 x 1 KB lines",
+        "imap",
+        _imap_many_folders(9_000, b'* LIST () "/" F%d' + b"y" * 1000 + b"\r\n"),
+        Stage.IMAP_VALIDATE,
+        "protocol:too_large",
+    ),
+    (
+        "IMAP 100 KB CAPABILITY line",
+        "imap",
+        _imap_capability_flood(100_000),
+        Stage.IMAP_CONNECT,
+        "protocol:too_large",
+    ),
+    (
+        "SMTP EHLO of 5000 long AUTH lines",
+        "smtp",
+        _smtp_ehlo_flood(5000, 400),
+        Stage.SMTP_CONNECT,
+        "protocol:too_large",
+    ),
+    (
+        "SMTP EHLO line of 100 KB",
+        "smtp",
+        _smtp_ehlo_flood(1, 100_000),
+        Stage.SMTP_CONNECT,
+        "protocol:too_large",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "protocol", "script", "stage", "expected"), LIMITS, ids=[x[0] for x in LIMITS]
+)
+def test_memory_and_cpu_are_bounded(
+    serve: Callable[..., ScriptServer],
+    name: str,
+    protocol: str,
+    script: Callable[[Peer], None],
+    stage: Stage,
+    expected: str,
+) -> None:
+    server = serve(script)
+    result = probe_one(server, protocol, timeout=LIMIT_TIMEOUT, name=name)
+    assert cause(result, stage) == expected
+
+
+def test_a_large_but_allowed_listing_passes(serve: Callable[..., ScriptServer]) -> None:
+    server = serve(_imap_many_folders(9_000))
+    result = probe_one(server, "imap", timeout=LIMIT_TIMEOUT, name="IMAP LIST of 9000 folders")
+    validate = result.stage(Stage.IMAP_VALIDATE)
+    assert validate.status is StageStatus.PASSED, result.to_dict()
+    assert validate.details["folder_count"] == 9_000
+
+
+# -- 5. malformed replies -------------------------------------------------------------------
+def _smtp_auth_reply(reply: bytes) -> Callable[[Peer], None]:
+    def auth(p: Peer, line: bytes) -> bool:
+        p.send(reply)
+        p.wait(0.5)
+        return False
+
+    return lambda peer: smtp_mailbox(peer, on={"AUTH": auth})
+
+
+def _imap_login_reply(make: Callable[[bytes], bytes]) -> Callable[[Peer], None]:
+    def login(p: Peer, tag: bytes) -> bool:
+        p.send(make(tag))
+        p.wait(0.5)
+        return False
+
+    return lambda peer: imap_mailbox(peer, on={"LOGIN": login})
+
+
+MALFORMED = [
+    (
+        "SMTP 2350 is not 235",
+        "smtp",
+        _smtp_auth_reply(b"2350 2.7.0 ok\r\n"),
+        Stage.SMTP_LOGIN,
+        "protocol:malformed",
+    ),
+    (
+        "SMTP code 600",
+        "smtp",
+        _smtp_auth_reply(b"600 what\r\n"),
+        Stage.SMTP_LOGIN,
+        "protocol:malformed",
+    ),
+    (
+        "SMTP code 199",
+        "smtp",
+        _smtp_auth_reply(b"199 early\r\n"),
+        Stage.SMTP_LOGIN,
+        "protocol:malformed",
+    ),
+    (
+        "SMTP mixed codes in one reply",
+        "smtp",
+        _smtp_auth_reply(b"235-2.7.0 ok\r\n535 no\r\n"),
+        Stage.SMTP_LOGIN,
+        "protocol:malformed",
+    ),
+    (
+        "SMTP greeting 2200",
+        "smtp",
+        lambda p: smtp_mailbox(p, greeting=b"2200 hello\r\n"),
+        Stage.SMTP_CONNECT,
+        "protocol:not_protocol",
+    ),
+    (
+        "SMTP SSH banner",
+        "smtp",
+        lambda p: smtp_mailbox(p, greeting=b"SSH-2.0-OpenSSH_9.2\r\n"),
+        Stage.SMTP_CONNECT,
+        "protocol:not_protocol",
+    ),
+    (
+        "IMAP wrong tag",
+        "imap",
+        _imap_login_reply(lambda tag: b"ZZZZ1 OK welcome\r\n"),
+        Stage.IMAP_LOGIN,
+        "protocol:malformed",
+    ),
+    (
+        "IMAP garbage after greeting",
+        "imap",
+        _imap_login_reply(lambda tag: b"%%% hello\r\n"),
+        Stage.IMAP_LOGIN,
+        "protocol:malformed",
+    ),
+    (
+        "IMAP bare LF line",
+        "imap",
+        _imap_login_reply(lambda tag: tag + b" OK x\n"),
+        Stage.IMAP_LOGIN,
+        "protocol:malformed",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "protocol", "script", "stage", "expected"), MALFORMED, ids=[m[0] for m in MALFORMED]
+)
+def test_malformed_replies_are_protocol_errors(
+    serve: Callable[..., ScriptServer],
+    name: str,
+    protocol: str,
+    script: Callable[[Peer], None],
+    stage: Stage,
+    expected: str,
+) -> None:
+    server = serve(script)
+    result = probe_one(server, protocol, name=name)
+    assert cause(result, stage) == expected
+
+
+@pytest.mark.parametrize("greeting", [b"* ok [capability IMAP4rev1 AUTH=PLAIN] hi", b"* Ok hi"])
+def test_imap_keywords_are_case_insensitive(
+    serve: Callable[..., ScriptServer], greeting: bytes
+) -> None:
+    def lower(peer: Peer) -> None:
+        def login(p: Peer, tag: bytes) -> bool:
+            p.send(tag + b" ok [capability IMAP4rev1 IDLE] logged in\r\n")
+            return True
+
+        def capability(p: Peer, tag: bytes) -> bool:
+            p.send(b"* capability IMAP4rev1 AUTH=PLAIN\r\n" + tag + b" ok done\r\n")
+            return True
+
+        imap_mailbox(
+            peer, greeting=greeting + b"\r\n", on={"LOGIN": login, "CAPABILITY": capability}
+        )
+
+    server = serve(lower)
+    result = probe_one(server, "imap", name=f"IMAP lower-case {greeting[:6]!r}")
+    assert result.stage(Stage.IMAP_VALIDATE).status is StageStatus.PASSED, result.to_dict()
+
+
+# -- 6. resets and closes: always translated, nothing leaked -------------------------------
+def _reset_at_once(peer: Peer) -> None:
+    peer.reset()
+
+
+def _reset_after(data: bytes) -> Callable[[Peer], None]:
+    def script(peer: Peer) -> None:
+        peer.send(data)
+        peer.reset()
+
+    return script
+
+
+RESETS = [
+    ("RST right after accept", _reset_at_once, Security.NONE),
+    ("RST right after accept, TLS", _reset_at_once, Security.TLS),
+    ("RST after half a greeting", _reset_after(b"* OK hal"), Security.NONE),
+    ("RST after half a reply", _reset_after(b"22"), Security.NONE),
+]
+
+
+@pytest.mark.parametrize(("name", "script", "security"), RESETS, ids=[r[0] for r in RESETS])
+def test_resets_are_translated_and_leak_nothing(
+    serve: Callable[..., ScriptServer],
+    tls: tuple[ssl.SSLContext, str],
+    name: str,
+    script: Callable[[Peer], None],
+    security: Security,
+) -> None:
+    server = serve(script)
+    settings = scripted_settings(
+        password=PASSWORD,
+        imap=mailprobe.ServerSettings(host="127.0.0.1", port=server.port, security=security),
+        smtp=mailprobe.ServerSettings(host="127.0.0.1", port=server.port, security=security),
+    )
+    result = measured(
+        name, lambda: mailprobe.probe(settings, timeout=TIMEOUT, ca_file=tls[1]), TIMEOUT
+    )
+    for stage in (Stage.IMAP_CONNECT, Stage.SMTP_CONNECT):
+        error = result.stage(stage).error
+        assert error is not None
+        assert error.type in {"DisconnectedError", "ProtocolError", "TLSError"}, error
+        assert cause(result, stage) != "unknown"
+    gc.collect()  # a leaked socket would raise ResourceWarning here (filterwarnings=error)
+
+
+# -- 3. secrets echoed in every form, at volume -------------------------------------------
+def test_a_server_echoing_the_password_in_every_form_at_volume(
+    serve: Callable[..., ScriptServer],
+) -> None:
+    from .test_secrets import _forms, _leftovers
+
+    forms = " ".join(_forms(PASSWORD).values()).encode()
+
+    def auth(p: Peer, line: bytes) -> bool:
+        p.send(b"".join(b"535-5.7.8 " + forms + b"\r\n" for _ in range(100)))
+        p.send(b"535 5.7.8 " + forms + b"\r\n")
+        return True
+
+    server = serve(lambda peer: smtp_mailbox(peer, on={"AUTH": auth}))
+    result = probe_one(
+        server, "smtp", name="SMTP echoes the password 100 times x 16 forms", transcript=True
+    )
+    login = result.stage(Stage.SMTP_LOGIN)
+    assert login.error is not None and "********" in (login.error.server_text or "")
+    text = json.dumps(result.to_dict())
+    assert not _leftovers(text, PASSWORD)
+
+
+# -- 4. addresses: the envelope and headers carry exactly the validated address -----------
+def test_a_utf8_address_through_a_hostile_smtp_server(serve: Callable[..., ScriptServer]) -> None:
+    server = serve(
+        lambda peer: smtp_mailbox(peer, extensions=("PIPELINING", "SMTPUTF8", "AUTH PLAIN"))
+    )
+    closed = free_port()
+    settings = scripted_settings(
+        email="jörg+tag@straße.de",
+        password=PASSWORD,
+        imap=mailprobe.ServerSettings(host="127.0.0.1", port=closed, security=Security.NONE),
+        smtp=mailprobe.ServerSettings(host="127.0.0.1", port=server.port, security=Security.NONE),
+    )
+    result = measured(
+        "SMTPUTF8 sender and IDN recipient",
+        lambda: mailprobe.probe(settings, timeout=TIMEOUT, test_recipient="bcc@例子.example"),
+        TIMEOUT,
+    )
+    assert result.stage(Stage.TEST_EMAIL).status is StageStatus.PASSED, result.to_dict()
+    commands = [c for c in server.received.split(b"\r\n") if c[:4] in (b"MAIL", b"RCPT")]
+    assert commands == [
+        "MAIL FROM:<jörg+tag@xn--strae-oqa.de> SMTPUTF8 BODY=8BITMIME".encode(),
+        b"RCPT TO:<bcc@xn--fsqu00a.example>",
+    ] or commands == [
+        "MAIL FROM:<jörg+tag@xn--strae-oqa.de> SMTPUTF8".encode(),
+        b"RCPT TO:<bcc@xn--fsqu00a.example>",
+    ]

@@ -109,7 +109,7 @@ def test_oauth_login_sends_the_exact_sasl_bytes(
     result = mailprobe.probe(_settings(imap, smtp), ca_file=tls[1], timeout=5, transcript=True)
     assert result.ok, result.to_dict()
     assert result.stage(Stage.IMAP_LOGIN).details["method"] == f"AUTHENTICATE {mechanism}"
-    assert result.stage(Stage.SMTP_LOGIN).details["method"] == mechanism
+    assert result.stage(Stage.SMTP_LOGIN).details["method"] == f"AUTH {mechanism}"
     if mechanism == "XOAUTH2":
         expected = f"user={USER}\x01auth=Bearer {TOKEN}\x01\x01".encode()
         assert imap_seen == [expected] and smtp_seen == [expected]

@@ -55,6 +55,7 @@ CASES = [
     (ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused"), RefusedError),
     (ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"), DisconnectedError),
     (BrokenPipeError(errno.EPIPE, "Broken pipe"), DisconnectedError),
+    (OSError(errno.ENOTCONN, "Transport endpoint is not connected"), DisconnectedError),
     (socket.timeout("timed out"), DeadlineExceeded),
     (OSError(errno.EHOSTUNREACH, "No route to host"), NetworkError),
     (_cert_error(18, "self-signed certificate"), CertificateError),
@@ -180,3 +181,72 @@ def test_modified_utf7_names_are_decoded() -> None:
     assert decode_mailbox_name("Entw&APw-rfe") == "Entwürfe"
     assert decode_mailbox_name("&BBoEPgRABDcEOAQ9BDA-") == "Корзина"
     assert decode_mailbox_name("Tom &- Jerry") == "Tom & Jerry"
+
+
+# -- one guard: nothing from the standard library escapes untranslated ------------------
+def _raised_in(module: str, exc: BaseException) -> BaseException:
+    """``exc`` as if raised inside ``module`` (its traceback's last frame is there)."""
+    namespace = {"__name__": module, "exc": exc}
+    code = compile("def boom():\n    raise exc\n", f"<{module}>", "exec")
+    exec(code, namespace)
+    try:
+        namespace["boom"]()  # type: ignore[operator]
+    except BaseException as raised:
+        return raised
+    raise AssertionError("not raised")
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ValueError("invalid literal for int() with base 10: b'x'"),
+        UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"),
+        _raised_in("imaplib", IndexError("list index out of range")),
+        _raised_in("imaplib", TypeError("can't concat str to bytes")),
+        _raised_in("smtplib", AttributeError("'NoneType' object has no attribute 'sendall'")),
+        _raised_in("email._header_value_parser", IndexError("string index out of range")),
+        _raised_in("base64", KeyError("x")),
+        imaplib.IMAP4.readonly("mailbox status changed to READ-ONLY"),
+    ],
+    ids=lambda e: f"{type(e).__name__}",
+)
+def test_stdlib_failures_on_server_bytes_are_protocol_errors(
+    exc: BaseException, deadline: Deadline
+) -> None:
+    translated = translate(exc, during="reading", deadline=deadline, command="X")
+    assert isinstance(translated, ProtocolError)
+    assert translated.reason == "malformed"
+    if not isinstance(exc, imaplib.IMAP4.error):  # imaplib's own words may stay
+        assert str(exc) not in str(translated)  # only the type is kept
+
+
+def test_a_bug_of_ours_stays_visible(deadline: Deadline) -> None:
+    for exc in (KeyError("x"), TypeError("bad call"), AttributeError("no such thing")):
+        assert translate(exc, during="reading", deadline=deadline) is None
+
+
+@pytest.mark.parametrize(
+    ("exc", "greeted", "reason"),
+    [
+        (imaplib.IMAP4.abort("unexpected response: b'SSH-2.0-OpenSSH'"), False, "not_protocol"),
+        (imaplib.IMAP4.abort("unexpected response: b'%%% hello'"), True, "malformed"),
+        (imaplib.IMAP4.abort("unexpected tagged response: b'ZZ1 OK'"), True, "malformed"),
+        (imaplib.IMAP4.error(b"garbage greeting"), False, "not_protocol"),
+        (imaplib.IMAP4.error("got more than 1000000 bytes"), True, "too_large"),
+        (smtplib.SMTPResponseException(-1, b"garbage"), False, "not_protocol"),
+        (smtplib.SMTPResponseException(600, b"what"), True, "malformed"),
+        (smtplib.SMTPResponseException(500, "Line too long."), True, "too_large"),
+    ],
+)
+def test_protocol_errors_carry_a_reason(
+    exc: BaseException, greeted: bool, reason: str, deadline: Deadline
+) -> None:
+    translated = translate(exc, during="reading", deadline=deadline, greeted=greeted)
+    assert isinstance(translated, ProtocolError)
+    assert translated.reason == reason
+    assert reason in ProtocolError.REASONS
+
+
+def test_protocol_error_defaults_to_not_the_protocol() -> None:
+    assert ProtocolError("x").reason == "not_protocol"
+    assert ProtocolError("x", reason="malformed", command="AUTH").command == "AUTH"

@@ -46,3 +46,43 @@ def test_self_signed_and_unreadable() -> None:
     assert summarize(_der(ca.cert_pem.bytes()))["self_signed"] is True
     broken = summarize(b"\x30\x82\xff\xff not a certificate")
     assert set(broken) == {"sha256", "parse_error"}
+
+
+def _tlv(tag: int, content: bytes) -> bytes:
+    size = len(content)
+    if size < 0x80:
+        return bytes([tag, size]) + content
+    raw = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(raw)]) + raw + content
+
+
+def _certificate_with_oid(oid_body: bytes) -> bytes:
+    """A certificate-shaped DER whose issuer carries one attribute with ``oid_body``."""
+    name = _tlv(0x30, _tlv(0x31, _tlv(0x30, _tlv(0x06, oid_body) + _tlv(0x0C, b"x"))))
+    validity = _tlv(0x30, _tlv(0x17, b"300101000000Z") + _tlv(0x17, b"310101000000Z"))
+    tbs = _tlv(0x30, _tlv(0x02, b"\x01") + _tlv(0x30, b"") + name + validity + name)
+    return _tlv(0x30, tbs)
+
+
+def test_a_very_long_oid_costs_no_time() -> None:
+    import time
+
+    for body in (b"\x2a" + b"\xff" * 60_000 + b"\x01", b"\x2a" + b"\x81\x01" * 30_000):
+        der = _certificate_with_oid(body)
+        started = time.perf_counter()
+        summary = summarize(der)
+        assert time.perf_counter() - started < 0.05
+        assert "parse_error" in summary and "sha256" in summary
+
+
+def test_a_normal_oid_still_reads() -> None:
+    summary = summarize(_certificate_with_oid(b"\x55\x04\x03"))  # 2.5.4.3 commonName
+    assert summary["subject"] == "commonName=x"
+
+
+def test_an_oversized_certificate_is_only_fingerprinted() -> None:
+    from mailprobe._x509 import MAX_CERTIFICATE
+
+    der = _certificate_with_oid(b"\x55\x04\x03") + b"\0" * MAX_CERTIFICATE
+    summary = summarize(der)
+    assert set(summary) == {"sha256", "parse_error"}

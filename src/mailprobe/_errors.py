@@ -16,7 +16,8 @@ in the result. The tree::
         │   ├── CertificateError        the certificate is not trusted (``reason``)
         │   └── StartTLSError           STARTTLS not offered or refused
         ├── ReplyError                  the server answered a command with a refusal
-        ├── ProtocolError               the server's bytes are not the expected protocol
+        ├── ProtocolError               the server's bytes break the protocol (``reason``:
+        │                               ``not_protocol``, ``malformed`` or ``too_large``)
         ├── CapabilityError             something the probe needs is not offered
         ├── DeliveryError               the test email did not arrive in the inbox in time
         └── ConnectionLimitError        fewer simultaneous connections than asked for
@@ -177,7 +178,28 @@ class ReplyError(ProbeError):
 
 
 class ProtocolError(ProbeError):
-    """The server sent something that is not the protocol expected on this port."""
+    """The server sent something the protocol does not allow.
+
+    ``reason`` tells the cases apart, so rules can:
+
+    - ``"not_protocol"``: no valid greeting came, the bytes are not this protocol at all
+      (another service on the port, random bytes, a line with no end). The default.
+    - ``"malformed"``: the server greeted properly, then broke the protocol: a reply
+      code that is not three digits followed by a space, hyphen or line end (``2350``),
+      a code outside 2xx-5xx, mixed codes in one multi-line reply, a reply with a tag
+      the client never sent, undecodable base64, a line that fits no IMAP response.
+    - ``"too_large"``: after a valid greeting, the server exceeded one of the client's
+      bounds (line length, literal size, lines or bytes in one reply, folders).
+    """
+
+    #: The reason slugs a ``ProtocolError`` may carry.
+    REASONS = ("not_protocol", "malformed", "too_large")
+
+    def __init__(
+        self, message: str, *, command: Optional[str] = None, reason: str = "not_protocol"
+    ) -> None:
+        super().__init__(message, command=command)
+        self.reason = reason
 
 
 class CapabilityError(ProbeError):

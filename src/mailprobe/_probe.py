@@ -17,7 +17,7 @@ from typing_extensions import Protocol
 from ._deadline import Deadline
 from ._enums import IMAP_STAGES, SMTP_STAGES, Security, Stage, StageStatus
 from ._errors import CertificateError, SettingsError
-from ._masking import mask_text, scrub, secret_forms
+from ._masking import mask_text, masked_error, scrub, secret_forms
 from ._message import build_test_message, envelope_address
 from ._models import Diagnosis, ErrorDetail, ProbeEvent, ProbeResult, StageResult
 from ._optional_stages import capacity, delivery
@@ -306,9 +306,10 @@ class _Run:
                 details["transcript"] = lines
             duration = time.monotonic() - started
             login, secret = self.settings.login_for(server)
-            failure = Failure(
+            secrets = secret_forms(self.settings, server)
+            failure = Failure(  # rules see the error with every secret masked
                 stage=stage,
-                error=exc,
+                error=masked_error(exc, secrets),
                 host=server.host,
                 port=server.port,
                 security=server.security,
@@ -328,7 +329,7 @@ class _Run:
                 diagnosis=self._suggest(stage, server, self.rules.classify(failure)),
                 details=details,
             )
-            self._record(scrub(result, secret_forms(self.settings, server)))
+            self._record(scrub(result, secrets))
             return None
         if self.transcript:
             details["transcript"] = lines

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import re
 from typing import Optional
 
 import attrs
 
+from ._address import check_address as check_address  # noqa: PLC0414 (re-export)
+from ._address import normalize_host as normalize_host  # noqa: PLC0414
 from ._enums import Security
 from ._errors import SettingsError
 
 _FORBIDDEN = re.compile(r"[\r\n\x00]")
-_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
-_MAX_ADDRESS = 254
 _MAX_TIMEOUT = 86400  # a day; socket timeouts and timers overflow long before 1e308
 
 
@@ -29,39 +28,6 @@ def check_text(field: str, value: object, *, secret: bool = False) -> str:
         shown = "" if secret else f" ({value!r})"
         raise SettingsError(field, f"must not contain CR, LF or NUL characters{shown}")
     return value
-
-
-def normalize_host(field: str, value: object) -> str:
-    """An IP address or a DNS name in its ASCII (IDNA) form; ``[::1]`` becomes ``::1``."""
-    host = check_text(field, value)
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    try:
-        return str(ipaddress.ip_address(host))
-    except ValueError:
-        pass
-    name = host[:-1] if host.endswith(".") else host
-    if not name or any(ch.isspace() for ch in name):
-        raise SettingsError(field, f"{value!r} is not a host name or IP address")
-    try:
-        ascii_name = name.encode("idna").decode("ascii").lower()
-    except UnicodeError:
-        raise SettingsError(field, f"{value!r} is not a valid host name") from None
-    if len(ascii_name) > 253 or not all(_LABEL.match(p) for p in ascii_name.split(".")):
-        raise SettingsError(field, f"{value!r} is not a valid host name")
-    return ascii_name
-
-
-def check_address(field: str, value: object) -> str:
-    """A bare email address (``local@domain``), refusing anything that could inject headers."""
-    address = check_text(field, value)
-    local, at, domain = address.rpartition("@")
-    if not at or not local or not domain:
-        raise SettingsError(field, f"{address!r} is not an email address (local@domain)")
-    if len(address) > _MAX_ADDRESS or any(ch.isspace() or ch in "<>,;" for ch in address):
-        raise SettingsError(field, f"{address!r} is not a single bare email address")
-    normalize_host(field, domain)
-    return address
 
 
 def check_port(field: str, value: object) -> int:

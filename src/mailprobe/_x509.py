@@ -23,6 +23,12 @@ _NAMES = {
 }
 _SAN = "2.5.29.17"
 EXPIRY_WARNING_DAYS = 14
+#: Certificates larger than this are only fingerprinted (real ones are a few KB; a
+#: hostile server's is not read at all).
+MAX_CERTIFICATE = 64 * 1024
+_MAX_OID = 64  # bytes in one OID (real ones have under 20)
+_MAX_ARC = 9  # bytes in one OID arc: up to 63 bits, so no big-integer arithmetic
+_MAX_NAMES = 500  # subject alternative names reported
 
 
 class DERError(ValueError):
@@ -55,13 +61,19 @@ def _children(content: bytes) -> list[tuple[int, bytes]]:
 
 
 def _oid(value: bytes) -> str:
+    """The dotted form of a DER OID, in time linear in its (bounded) length."""
+    if not value or len(value) > _MAX_OID:
+        raise DERError("bad OID")
     parts = [value[0] // 40, value[0] % 40]
-    number = 0
+    number, size = 0, 0
     for byte in value[1:]:
+        size += 1
+        if size > _MAX_ARC:
+            raise DERError("OID arc too long")
         number = (number << 7) | (byte & 0x7F)
         if not byte & 0x80:
             parts.append(number)
-            number = 0
+            number, size = 0, 0
     return ".".join(str(p) for p in parts)
 
 
@@ -95,6 +107,8 @@ def _alt_names(extensions: bytes) -> list[str]:
             continue
         _seq_tag, general_names, _end = _read(fields[-1][1], 0)
         for tag, value in _children(general_names):
+            if len(names) >= _MAX_NAMES:
+                break
             if tag == 0x82:  # dNSName
                 names.append(value.decode("ascii", "replace"))
             elif tag == 0x87:  # iPAddress
@@ -108,6 +122,9 @@ def summarize(der: bytes, *, now: Optional[datetime.datetime] = None) -> dict[st
     Fields that cannot be read are left out; the fingerprint is always there.
     """
     summary: dict[str, Any] = {"sha256": hashlib.sha256(der).hexdigest()}
+    if len(der) > MAX_CERTIFICATE:
+        summary["parse_error"] = f"the certificate is larger than {MAX_CERTIFICATE} bytes"
+        return summary
     try:
         _tag, certificate, _end = _read(der, 0)
         _tag, tbs, _end = _read(certificate, 0)

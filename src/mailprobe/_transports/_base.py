@@ -28,13 +28,23 @@ class Transcript:
     """Receives a protocol transcript, one line per command or reply line.
 
     Transports mask credentials and elide message bodies *before* calling it: a
-    transcript never carries a password, token or message text.
+    transcript never carries a password, token or message text. Once a connection
+    knows the secret it logs in with, it calls ``hide()``; every later line has every
+    form of that secret masked *before* it is cut to 300 characters, so a secret that
+    crosses the cut cannot leave its first characters behind.
     """
 
     def __init__(self, sink: Callable[[str], None]) -> None:
         self._sink = sink
+        self._masks: list[Callable[[str], str]] = []
+
+    def hide(self, mask: Callable[[str], str]) -> None:
+        """Apply ``mask`` (for instance ``Masker.mask``) to every later line."""
+        self._masks.append(mask)
 
     def _emit(self, prefix: str, line: str) -> None:
+        for mask in self._masks:
+            line = mask(line)
         if len(line) > _MAX_LINE:
             line = f"{line[:_MAX_LINE]}... ({len(line)} characters)"
         self._sink(prefix + line)
@@ -92,12 +102,14 @@ class ImapConnection(Protocol):
     def info(self) -> ConnectionInfo: ...
 
     def login(self, username: str, password: str) -> str:
-        """Authenticate; returns the method used (``"LOGIN"``, ``"AUTHENTICATE PLAIN"``)."""
+        """Authenticate; returns the method used as the command that was sent, without
+        its arguments: ``"LOGIN"`` or ``"AUTHENTICATE PLAIN"``."""
         ...
 
     def login_oauth2(self, username: str, token: str) -> str:
         """Authenticate with an OAuth 2.0 access token (OAUTHBEARER or XOAUTH2); a
-        refusal's decoded error challenge goes in ``ReplyError.challenge``."""
+        refusal's decoded error challenge goes in ``ReplyError.challenge``. Returns
+        ``"AUTHENTICATE OAUTHBEARER"`` or ``"AUTHENTICATE XOAUTH2"``."""
         ...
 
     def capabilities(self) -> tuple[str, ...]:
@@ -126,16 +138,21 @@ class SmtpConnection(Protocol):
     def info(self) -> ConnectionInfo: ...
 
     def login(self, username: str, password: str) -> str:
-        """Authenticate; returns the mechanism used (``"PLAIN"``, ``"LOGIN"``)."""
+        """Authenticate; returns the method used as the command that was sent, without
+        its arguments: ``"AUTH PLAIN"`` or ``"AUTH LOGIN"`` (the same form as IMAP's)."""
         ...
 
     def login_oauth2(self, username: str, token: str) -> str:
         """Authenticate with an OAuth 2.0 access token (OAUTHBEARER or XOAUTH2); a
-        refusal's decoded error challenge goes in ``ReplyError.challenge``."""
+        refusal's decoded error challenge goes in ``ReplyError.challenge``. Returns
+        ``"AUTH OAUTHBEARER"`` or ``"AUTH XOAUTH2"``."""
         ...
 
     def send(self, sender: str, recipients: Sequence[str], message: bytes) -> str:
-        """Submit ``message``; returns the server's final reply text."""
+        """Submit ``message`` from ``sender`` to ``recipients`` (bare envelope addresses,
+        ``local@domain``, the domain in ASCII); returns the server's final reply text.
+        Raises ``CapabilityError`` (missing ``SMTPUTF8``) when a local part needs UTF-8
+        and the server does not offer SMTPUTF8."""
         ...
 
     def close(self) -> None:

@@ -1,17 +1,28 @@
-"""Resolving, connecting and TLS, bounded by the probe's deadline."""
+"""Resolving, connecting (Happy Eyeballs) and TLS, bounded by the probe's deadline."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import ipaddress
+import os
+import selectors
 import socket
 import ssl
 import threading
+import time
 from typing import Any, Optional
 
 from .._deadline import Deadline
 from .._errors import DeadlineExceeded, HostNotFoundError, NetworkError
 from ._base import Transcript
+
+#: RFC 8305 5: wait this long for one attempt before starting the next in parallel.
+ATTEMPT_DELAY = 0.25
+_POLL = 0.1  # longest sleep between deadline checks (a cancelled probe ends soon)
+_IN_PROGRESS = {errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN, errno.EALREADY}
+
+AddrInfo = tuple[Any, ...]
 
 
 def _is_ip(host: str) -> bool:
@@ -22,7 +33,7 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-def resolve(host: str, port: int, deadline: Deadline) -> list[tuple[Any, ...]]:
+def resolve(host: str, port: int, deadline: Deadline) -> list[AddrInfo]:
     """``getaddrinfo`` results, waiting no longer than the deadline allows.
 
     ``getaddrinfo`` takes no timeout, so it runs on a daemon thread; if the
@@ -45,10 +56,118 @@ def resolve(host: str, port: int, deadline: Deadline) -> list[tuple[Any, ...]]:
         raise DeadlineExceeded("resolving the host name")
     if "error" in box:
         raise box["error"]
-    result: list[tuple[Any, ...]] = box["result"]
+    result: list[AddrInfo] = box["result"]
     if not result:
         raise HostNotFoundError("host name has no address")
     return result
+
+
+def interleave(infos: list[AddrInfo]) -> list[AddrInfo]:
+    """RFC 8305 4: alternate address families, starting with the resolver's first."""
+    queues: dict[int, list[AddrInfo]] = {}
+    for info in infos:
+        queues.setdefault(info[0], []).append(info)
+    out: list[AddrInfo] = []
+    while any(queues.values()):
+        for queue in queues.values():
+            if queue:
+                out.append(queue.pop(0))
+    return out
+
+
+class Connected:
+    """A connected socket and the address it reached."""
+
+    def __init__(self, sock: socket.socket, address: Any) -> None:
+        self.sock = sock
+        self.address = address
+
+
+class _Race:
+    """Connection attempts in flight, on non-blocking sockets watched by a selector."""
+
+    def __init__(self) -> None:
+        self.selector = selectors.DefaultSelector()
+        self.pending: dict[socket.socket, Any] = {}
+        self.errors: list[OSError] = []
+        self.winner: Optional[Connected] = None
+
+    def start(self, info: AddrInfo) -> None:
+        family, kind, proto, _name, address = info
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setblocking(False)
+            code = sock.connect_ex(address)
+        except OSError as exc:
+            sock.close()
+            self.errors.append(exc)
+            return
+        if code == 0:
+            self.winner = Connected(sock, address)
+        elif code in _IN_PROGRESS:
+            self.pending[sock] = address
+            self.selector.register(sock, selectors.EVENT_WRITE)
+        else:
+            sock.close()
+            self.errors.append(OSError(code, os.strerror(code)))
+
+    def wait(self, seconds: float) -> bool:
+        """Wait for attempts to finish; True when one of them failed."""
+        failed = False
+        for key, _events in self.selector.select(seconds):
+            sock: socket.socket = key.fileobj  # type: ignore[assignment]
+            address = self.pending.pop(sock)
+            self.selector.unregister(sock)
+            code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if code == 0 and self.winner is None:
+                self.winner = Connected(sock, address)
+                continue
+            sock.close()
+            if code:
+                failed = True
+                self.errors.append(OSError(code, os.strerror(code)))
+        return failed
+
+    def close(self) -> None:
+        for sock in self.pending:
+            sock.close()
+        self.selector.close()
+
+
+def connect(
+    host: str, port: int, deadline: Deadline, *, attempt_delay: float = ATTEMPT_DELAY
+) -> Connected:
+    """A TCP connection to ``host``, Happy Eyeballs style (RFC 8305).
+
+    All resolved addresses share the deadline: the first attempt starts at once, each
+    further one ``attempt_delay`` later (or as soon as the one before it failed), and
+    the first to connect wins; the others are closed. So a dropped SYN on one address
+    (a broken IPv6 route behind an AAAA record, say) costs a quarter second, not the
+    whole deadline.
+    """
+    todo = interleave(resolve(host, port, deadline))
+    race = _Race()
+    next_start = 0.0
+    try:
+        while race.winner is None:
+            now = time.monotonic()
+            if todo and (not race.pending or now >= next_start):
+                race.start(todo.pop(0))
+                next_start = now + attempt_delay
+                continue
+            if not race.pending:
+                if race.errors:
+                    raise race.errors[0]
+                raise NetworkError("no address to connect to")
+            wait = min(deadline.remaining("connecting"), _POLL)
+            if todo:
+                wait = min(wait, max(next_start - now, 0.0))
+            if race.wait(wait):
+                next_start = 0.0  # a failure lets the next attempt start at once
+    finally:
+        race.close()
+    race.winner.sock.setblocking(True)
+    return race.winner
 
 
 class Wire:
@@ -56,14 +175,19 @@ class Wire:
 
     ``shutdown`` on the duplicate ends the connection for every descriptor that
     shares it, so the deadline can interrupt a blocked read even after the
-    socket has been wrapped in TLS (which replaces the socket object).
+    socket has been wrapped in TLS (which replaces the socket object). The peer
+    address is the one connected to (``getpeername`` fails with ENOTCONN once a
+    server has reset the connection).
     """
 
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self._dup = sock.dup()
-        self.local = _format(sock.getsockname())
-        self.peer = _format(sock.getpeername())
+    def __init__(self, connected: Connected) -> None:
+        self.sock = connected.sock
+        self._dup = self.sock.dup()
+        try:
+            self.local: Optional[str] = _format(self.sock.getsockname())
+        except OSError:
+            self.local = None
+        self.peer = _format(connected.address)
 
     def abort(self) -> None:
         with contextlib.suppress(OSError):
@@ -78,26 +202,6 @@ def _format(address: Any) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def connect(host: str, port: int, deadline: Deadline) -> socket.socket:
-    """A TCP connection to the first address of ``host`` that accepts one."""
-    last: Optional[OSError] = None
-    for family, kind, proto, _name, address in resolve(host, port, deadline):
-        sock = socket.socket(family, kind, proto)
-        try:
-            sock.settimeout(deadline.remaining("connecting"))
-            sock.connect(address)
-        except OSError as exc:
-            sock.close()
-            if isinstance(exc, socket.timeout):
-                raise DeadlineExceeded("connecting") from exc
-            last = exc
-            continue
-        return sock
-    if last is not None:
-        raise last
-    raise NetworkError("no address to connect to")
-
-
 def start_tls(
     sock: socket.socket,
     context: ssl.SSLContext,
@@ -105,9 +209,18 @@ def start_tls(
     deadline: Deadline,
     transcript: Optional[Transcript] = None,
 ) -> ssl.SSLSocket:
-    """Run the TLS handshake on ``sock`` (which it takes over)."""
-    sock.settimeout(deadline.remaining("negotiating TLS"))
-    wrapped = context.wrap_socket(sock, server_hostname=host)
+    """Run the TLS handshake on ``sock`` (which it takes over; closed on failure)."""
+    try:
+        sock.settimeout(deadline.remaining("negotiating TLS"))
+        # A connection the server reset is no longer "connected": ssl's wrap_socket
+        # then probes it with recv(1), and when that fails (ECONNRESET) the SSLSocket
+        # it made is neither closed nor returned (CPython 3.9-3.13). Asking first
+        # leaves only a window of microseconds for that leak.
+        sock.getpeername()
+        wrapped = context.wrap_socket(sock, server_hostname=host)
+    except BaseException:
+        sock.close()
+        raise
     if transcript is not None:
         transcript.note(f"TLS established ({wrapped.version()})")
     return wrapped
