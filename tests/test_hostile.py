@@ -31,9 +31,13 @@ from .mailservers import free_port
 TIMEOUT = 1.5
 PASSWORD = "Hunter2-Xyzzy-Secret"
 TIMINGS: list[tuple[str, float]] = []  # reported at the end of the run (conftest)
-# A ProtocolError(reason="too_large") on a connect stage: the built-in rules call it a
-# protocol mismatch today; with rules that read ProtocolError.reason, a protocol error.
-TOO_LARGE = {"protocol_mismatch", "protocol_error"}
+# A ProtocolError(reason="too_large"): the built-in rules read the reason.
+TOO_LARGE = {"protocol_error"}
+BUILTIN_CAUSE = {
+    "protocol:malformed": "protocol_error",
+    "protocol:too_large": "protocol_error",
+    "protocol:not_protocol": "protocol_mismatch",
+}
 
 
 @pytest.fixture
@@ -822,6 +826,8 @@ def test_malformed_replies_are_protocol_errors(
     server = serve(script)
     result = probe_one(server, protocol, name=name)
     assert cause(result, stage) == expected
+    builtin = probe_one(serve(script), protocol, name=name, rules=mailprobe.default_registry())
+    assert cause(builtin, stage) == BUILTIN_CAUSE[expected]
 
 
 @pytest.mark.parametrize("greeting", [b"* ok [capability IMAP4rev1 AUTH=PLAIN] hi", b"* Ok hi"])

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Callable, Optional, cast
 
 from .._deadline import Deadline
+from .._decode import decode_reply
 from .._enums import Security
 from .._errors import CapabilityError, ProtocolError, ReplyError, StartTLSError
 from .._masking import login_masker
@@ -192,7 +193,7 @@ def parse_list_line(item: Any) -> Optional[Folder]:
 
 def _last_text(data: Sequence[Any]) -> str:
     raw = data[-1] if data else b""
-    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw or "")
+    return decode_reply(raw) if isinstance(raw, bytes) else str(raw or "")
 
 
 class ImapConnection:
@@ -222,7 +223,7 @@ class ImapConnection:
                     line.start_tls(endpoint.tls_context, endpoint.host)
             with line.guard("waiting for the IMAP greeting", "CONNECT"):
                 self._imap = imap = _IMAP4(line, endpoint.host)
-            greeting = imap.welcome.decode("utf-8", "replace")
+            greeting = decode_reply(imap.welcome)
             if endpoint.security is Security.STARTTLS:
                 assert endpoint.tls_context is not None
                 self._starttls(endpoint.tls_context)

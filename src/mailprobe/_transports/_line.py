@@ -20,6 +20,7 @@ from typing import Callable, Optional, TypeVar
 import attrs
 
 from .._deadline import Deadline
+from .._decode import decode_reply
 from .._errors import DeadlineExceeded, ProtocolError
 from ._base import Transcript
 from ._net import Connected, Wire, start_tls
@@ -223,7 +224,7 @@ class LineClient:
 
     def show_server(self, line: bytes) -> None:
         if self.transcript is not None and line:
-            self.transcript.server(line.decode("utf-8", "replace").rstrip("\r\n"))
+            self.transcript.server(decode_reply(line).rstrip("\r\n"))
 
     # -- writing ---------------------------------------------------------------------
     def send(self, data: bytes, shown: Iterable[str] = ()) -> None:

@@ -22,6 +22,7 @@ from typing import Any, Optional
 
 from .._address import parse_mailbox
 from .._deadline import Deadline
+from .._decode import decode_reply
 from .._enums import Security
 from .._errors import CapabilityError, ProbeError, ProtocolError, ReplyError, StartTLSError
 from .._masking import login_masker
@@ -128,7 +129,7 @@ def _b64(data: bytes) -> str:
 
 
 def _text(raw: bytes) -> str:
-    return raw.decode("utf-8", "replace")
+    return decode_reply(raw)
 
 
 def parse_ehlo(reply: bytes) -> tuple[dict[str, str], tuple[str, ...]]:

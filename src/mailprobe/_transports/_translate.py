@@ -21,6 +21,7 @@ import ssl
 from typing import Optional, TypeVar, Union
 
 from .._deadline import Deadline
+from .._decode import decode_reply
 from .._errors import (
     CapabilityError,
     CertificateError,
@@ -91,7 +92,7 @@ def _raised_in_stdlib(exc: BaseException) -> bool:
 
 def _text(value: object) -> str:
     if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
+        return decode_reply(value)
     return str(value)
 
 
