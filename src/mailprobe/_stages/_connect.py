@@ -248,7 +248,7 @@ def connect(ctx: StageContext, transcript: Optional[Transcript]) -> Any:
         silent = True
     except (CertificateError, ReplyError):
         if detect:  # the server answered in this mode: it is the one
-            _found(ctx, given, first)
+            _found(ctx, given, first, worked=False)
         raise
     except TLSError as exc:
         if not (detect and _plain_greeting(exc)):
@@ -275,10 +275,16 @@ def connect(ctx: StageContext, transcript: Optional[Transcript]) -> Any:
     return attempt(first, ctx.deadline)
 
 
-def _found(ctx: StageContext, given: ServerSettings, security: Security) -> None:
+def _found(
+    ctx: StageContext, given: ServerSettings, security: Security, *, worked: bool = True
+) -> None:
+    """``security`` is the mode the server answers in; when the connection ``worked``,
+    say so in the warnings too (the person should save it in the settings)."""
     protocol = ctx.stage.protocol
     ctx._state.resolve(protocol, attrs.evolve(given, security=security))
     ctx.record(security=security.value, security_detected=True)
+    if not worked:
+        return
     name = security.value.upper()
     ctx.warn(
         f"No security mode was given for {protocol.upper()} port {given.port}: the server "
@@ -340,7 +346,7 @@ def _adopt(
     try:
         conn = attempt(security, deadline)
     except (ReplyError, CertificateError, StartTLSError):
-        _found(ctx, given, security)
+        _found(ctx, given, security, worked=False)
         raise
     _found(ctx, given, security)
     return conn
