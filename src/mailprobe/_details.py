@@ -12,8 +12,9 @@ transport's extra TLS facts, a newer version's fields) are kept in ``extra``.
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, ClassVar, Optional, TypeVar
+from typing import Any, ClassVar, Optional, TypeVar, Union
 
 import attrs
 
@@ -46,6 +47,44 @@ def _optional_strs(value: Optional[Iterable[Any]]) -> Optional[tuple[str, ...]]:
 
 def _optional_security(value: Optional[object]) -> Optional[Security]:
     return None if value is None else Security(value)
+
+
+def _fits(value: object, hint: Any) -> bool:
+    """Whether ``value`` is of the annotated type (the few types details use)."""
+    origin = typing.get_origin(hint)
+    if origin is Union:
+        return any(_fits(value, arg) for arg in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin is tuple:
+        return isinstance(value, tuple)
+    if origin is not None:  # Mapping[str, JSONValue]
+        return isinstance(value, origin)
+    return isinstance(value, hint)
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    found = _HINTS.get(cls)
+    if found is None:  # once per class; a race only computes the same thing twice
+        hints = typing.get_type_hints(cls)
+        fields = attrs.fields(cls)
+        found = _HINTS[cls] = {f.name: hints[f.name] for f in fields if f.init and f.name != "extra"}
+    return found
+
+
+def check_types(value: Any) -> None:
+    """Raise ``TypeError`` naming the first field whose value has the wrong type."""
+    for name, hint in _hints(type(value)).items():
+        if not _fits(getattr(value, name), hint):
+            shown = type(getattr(value, name)).__name__
+            raise TypeError(f"{name} has the wrong type ({shown})")
 
 
 def _put(out: dict[str, Any], key: str, value: Any) -> None:
@@ -113,7 +152,9 @@ class StageDetails(Mapping[str, JSONValue]):
             "reason": rest.pop("reason", None),
         }
         specific = cls._read(rest)
-        return cls(**common, **specific, extra=rest)
+        details = cls(**common, **specific, extra=rest)
+        check_types(details)
+        return details
 
     def _json(self) -> Mapping[str, JSONValue]:
         view = self._view
@@ -194,7 +235,9 @@ class CertificateInfo:
             raise TypeError(f"certificate must be a mapping, not {type(data).__name__}")
         rest = dict(data)
         known = {key: rest.pop(key) for key in cls._KEYS if key in rest}
-        return cls(**known, extra=rest)
+        info = cls(**known, extra=rest)
+        check_types(info)
+        return info
 
 
 @attrs.frozen(kw_only=True)
