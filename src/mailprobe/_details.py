@@ -75,7 +75,8 @@ def _hints(cls: type) -> dict[str, Any]:
     if found is None:  # once per class; a race only computes the same thing twice
         hints = typing.get_type_hints(cls)
         fields = attrs.fields(cls)
-        found = _HINTS[cls] = {f.name: hints[f.name] for f in fields if f.init and f.name != "extra"}
+        found = {f.name: hints[f.name] for f in fields if f.init and f.name != "extra"}
+        _HINTS[cls] = found
     return found
 
 
