@@ -110,3 +110,43 @@ def test_the_library_logs_through_a_null_handler() -> None:
 
     handlers = logging.getLogger("mailprobe").handlers
     assert any(isinstance(h, logging.NullHandler) for h in handlers)
+
+
+TYPED_EXAMPLES = [
+    *sorted(str(p) for p in (ROOT / "docs" / "examples").glob("*.py")),
+    str(ROOT / "examples" / "sent_folder_check.py"),
+]
+
+
+def test_the_docs_examples_pass_mypy_strict() -> None:
+    # The quickstart's and the custom-check page's code, as the docs include it.
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", *TYPED_EXAMPLES],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_quickstart_code_runs_offline() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "docs" / "examples" / "quickstart.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("Connected\n")
+    assert '"imap.port": "must be a whole number' in proc.stdout
+
+
+def test_docs_include_the_checked_examples() -> None:
+    quickstart = (ROOT / "docs" / "quickstart.md").read_text(encoding="utf-8")
+    for section in ("settings", "prober", "probe", "events"):
+        assert f'--8<-- "docs/examples/quickstart.py:{section}"' in quickstart
+    custom = (ROOT / "docs" / "prober.md").read_text(encoding="utf-8")
+    assert '--8<-- "examples/sent_folder_check.py' in custom
