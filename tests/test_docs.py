@@ -40,13 +40,21 @@ def test_public_api_is_sorted_complete_and_documented() -> None:
             assert (obj.__doc__ or "").strip(), f"{name} has no docstring"
 
 
+def test_every_public_name_is_in_the_api_reference() -> None:
+    reference = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    missing = [
+        n for n in mailprobe.__all__ if n != "__version__" and f"mailprobe.{n}" not in reference
+    ]
+    assert missing == []
+
+
 def test_result_schema_is_current_and_results_validate() -> None:
     import json
 
     import jsonschema
 
     from mailprobe import CertificateError, ReplyError
-    from mailprobe.testing import ScriptedTransport
+    from mailprobe.testing import Replies, ScriptedTransport
 
     from .conftest import scripted_settings
 
@@ -76,7 +84,18 @@ def test_result_schema_is_current_and_results_validate() -> None:
             confirm_delivery=True,
             capacity=2,
         ),
+        mailprobe.probe(
+            scripted_settings(
+                allow_untrusted_certificate=True,
+                smtp=mailprobe.ServerSettings(host="smtp.example.com", port=2525),
+            ),
+            transport=ScriptedTransport(imap_connect=Replies(CertificateError("x"), None)),
+            checks=[mailprobe.Check(name="note", run=lambda ctx: ctx.record(seen=[1, "a"]))],
+            test_recipient="bcc@app.example",
+            suggest=True,
+        ),
     ]
+    assert outcomes[-1].warnings and outcomes[-1].checks
     for result in outcomes:
         jsonschema.validate(json.loads(json.dumps(result.to_dict())), schema)
     broken = outcomes[0].to_dict()
@@ -87,6 +106,14 @@ def test_result_schema_is_current_and_results_validate() -> None:
         pass
     else:
         raise AssertionError("the schema accepted an unknown status")
+    wrong = outcomes[0].to_dict()
+    wrong["stages"][0]["details"]["port"] = "993"
+    try:
+        jsonschema.validate(wrong, schema)
+    except jsonschema.ValidationError:
+        pass
+    else:
+        raise AssertionError("the schema accepted a port that is not a number")
 
 
 def test_docs_site_builds_strictly() -> None:
