@@ -177,3 +177,14 @@ def test_docs_include_the_checked_examples() -> None:
         assert f'--8<-- "docs/examples/quickstart.py:{section}"' in quickstart
     custom = (ROOT / "docs" / "prober.md").read_text(encoding="utf-8")
     assert '--8<-- "examples/sent_folder_check.py' in custom
+
+
+def test_the_readme_reads_right_on_the_package_index() -> None:
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    links = re.findall(r"\]\(([^)]+)\)", readme)
+    assert links and all(link.startswith("https://") for link in links), links
+    assert "bash scripts/demo.sh" in readme and "bash scripts/test.sh" in readme
+    assert "## For contributors" in readme and "mkdocs serve" in readme
+    assert (ROOT / "LICENSE").read_text(encoding="utf-8").startswith("MIT License")
