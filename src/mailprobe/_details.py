@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, ClassVar, Optional, TypeVar, Union
+from typing import Any, Callable, ClassVar, Optional, TypeVar, Union
 
 import attrs
 
@@ -49,41 +49,43 @@ def _optional_security(value: Optional[object]) -> Optional[Security]:
     return None if value is None else Security(value)
 
 
-def _fits(value: object, hint: Any) -> bool:
-    """Whether ``value`` is of the annotated type (the few types details use)."""
+Checker = Callable[[object], bool]
+
+
+def _checker(hint: Any) -> Checker:
+    """A fast test of whether a value is of the annotated type (the few types details
+    use), built once per field."""
     origin = typing.get_origin(hint)
     if origin is Union:
-        return any(_fits(value, arg) for arg in typing.get_args(hint))
+        parts = [_checker(arg) for arg in typing.get_args(hint)]
+        return lambda value: any(part(value) for part in parts)
     if hint is type(None):
-        return value is None
+        return lambda value: value is None
     if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
+        return lambda value: isinstance(value, (int, float)) and not isinstance(value, bool)
     if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if origin is tuple:
-        return isinstance(value, tuple)
-    if origin is not None:  # Mapping[str, JSONValue]
-        return isinstance(value, origin)
-    return isinstance(value, hint)
+        return lambda value: isinstance(value, int) and not isinstance(value, bool)
+    kind = origin if origin is not None else hint  # tuple[str, ...], Mapping[...]: the container
+    return lambda value: isinstance(value, kind)
 
 
-_HINTS: dict[type, dict[str, Any]] = {}
+_CHECKERS: dict[type, tuple[tuple[str, Checker], ...]] = {}
 
 
-def _hints(cls: type) -> dict[str, Any]:
-    found = _HINTS.get(cls)
+def _checkers(cls: type) -> tuple[tuple[str, Checker], ...]:
+    found = _CHECKERS.get(cls)
     if found is None:  # once per class; a race only computes the same thing twice
         hints = typing.get_type_hints(cls)
-        fields = attrs.fields(cls)
-        found = {f.name: hints[f.name] for f in fields if f.init and f.name != "extra"}
-        _HINTS[cls] = found
+        fields = [f for f in attrs.fields(cls) if f.init and f.name != "extra"]
+        found = tuple((f.name, _checker(hints[f.name])) for f in fields)
+        _CHECKERS[cls] = found
     return found
 
 
 def check_types(value: Any) -> None:
     """Raise ``TypeError`` naming the first field whose value has the wrong type."""
-    for name, hint in _hints(type(value)).items():
-        if not _fits(getattr(value, name), hint):
+    for name, fits in _checkers(type(value)):
+        if not fits(getattr(value, name)):
             shown = type(getattr(value, name)).__name__
             raise TypeError(f"{name} has the wrong type ({shown})")
 

@@ -129,6 +129,11 @@ class GraceDeadline(Deadline):
         pass
 
 
+def _with(server: ServerSettings, *, security: Security) -> ServerSettings:
+    """``server`` in ``security`` mode (without validating it again when it already is)."""
+    return server if server.security is security else attrs.evolve(server, security=security)
+
+
 def grace_for(deadline: Deadline) -> float:
     return min(GRACE, deadline.left() / 3)
 
@@ -232,10 +237,10 @@ def connect(ctx: StageContext, transcript: Optional[Transcript]) -> Any:
     detect = given.security is None
     first = given.security or Security.TLS
     ctx.record(host=given.host, port=given.port, security=first.value)
-    state.resolve(protocol, attrs.evolve(given, security=first))
+    state.resolve(protocol, _with(given, security=first))
 
     def attempt(security: Security, deadline: Deadline) -> Any:
-        server = attrs.evolve(given, security=security)
+        server = _with(given, security=security)
         return open_trusted(state, protocol, server, deadline, transcript, record=ctx.record)
 
     seconds = grace_for(ctx.deadline)
@@ -281,7 +286,7 @@ def _found(
     """``security`` is the mode the server answers in; when the connection ``worked``,
     say so in the warnings too (the person should save it in the settings)."""
     protocol = ctx.stage.protocol
-    ctx._state.resolve(protocol, attrs.evolve(given, security=security))
+    ctx._state.resolve(protocol, _with(given, security=security))
     ctx.record(security=security.value, security_detected=True)
     if not worked:
         return
@@ -320,7 +325,7 @@ def _detect(
         grace.release()
         return conn
     _note(transcript, "no answer with starttls either; waiting for tls")
-    ctx._state.resolve(ctx.stage.protocol, attrs.evolve(given, security=Security.TLS))
+    ctx._state.resolve(ctx.stage.protocol, _with(given, security=Security.TLS))
     ctx.record(security=Security.TLS.value)
     try:
         conn = attempt(Security.TLS, ctx.deadline)
@@ -341,7 +346,7 @@ def _adopt(
 ) -> Any:
     """Connect in ``security``; when the server answers in that mode (even with a
     refusal), it is the mode found."""
-    ctx._state.resolve(ctx.stage.protocol, attrs.evolve(given, security=security))
+    ctx._state.resolve(ctx.stage.protocol, _with(given, security=security))
     ctx.record(security=security.value)
     try:
         conn = attempt(security, deadline)

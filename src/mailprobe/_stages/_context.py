@@ -389,10 +389,11 @@ class RunState:
         self._finish(step, ctx, error, started, status)
         return error is None
 
-    def _details(self, step: Step, ctx: StageContext) -> StageDetails:
+    def _details(self, step: Step, ctx: StageContext, secrets: list[str]) -> StageDetails:
         values = dict(ctx._values)
         if self.plan.transcript:
             values["transcript"] = list(ctx._lines)
+        values = scrub(values, secrets)  # what a server echoed back, masked
         try:
             return step.details_type.from_dict(values)
         except (TypeError, ValueError):
@@ -407,17 +408,20 @@ class RunState:
         started: float,
         status: StageStatus,
     ) -> None:
-        details = self._details(step, ctx)
+        # Every part is masked before the result is built (the details are built from
+        # masked values, so they are never rebuilt).
+        secrets = self.secrets(step.stage.protocol)
+        details = self._details(step, ctx, secrets)
         diagnosis = None if error is None else self._diagnose(step, ctx, error)
         result = self._build(
             step,
             status=status,
             duration=time.monotonic() - started,
-            error=None if error is None else ErrorDetail.from_exception(error),
-            diagnosis=diagnosis,
+            error=None if error is None else scrub(ErrorDetail.from_exception(error), secrets),
+            diagnosis=None if diagnosis is None else scrub(diagnosis, secrets),
             details=details,
         )
-        self._store(step, scrub(result, self.secrets(step.stage.protocol)))
+        self._store(step, result)
 
     def _diagnose(self, step: Step, ctx: StageContext, error: BaseException) -> Diagnosis:
         server = self.server(step.stage.protocol)
