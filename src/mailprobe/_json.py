@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import types
+import typing
 from collections.abc import Iterable, Mapping
 from typing import Any, Callable, Optional, TypeVar, Union
 
+import attrs
 from typing_extensions import TypeAlias
 
 T = TypeVar("T")
@@ -88,3 +90,45 @@ def read_str(value: object) -> str:
     if not isinstance(value, str):
         raise TypeError(f"expected a string, not {type(value).__name__}")
     return value
+
+
+# -- type checks of attrs values read from JSON ----------------------------------------
+Checker = Callable[[object], bool]
+
+
+def _checker(hint: Any) -> Checker:
+    """A fast test of whether a value is of the annotated type (the few types details
+    use), built once per field."""
+    origin = typing.get_origin(hint)
+    if origin is Union:
+        parts = [_checker(arg) for arg in typing.get_args(hint)]
+        return lambda value: any(part(value) for part in parts)
+    if hint is type(None):
+        return lambda value: value is None
+    if hint is float:
+        return lambda value: isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return lambda value: isinstance(value, int) and not isinstance(value, bool)
+    kind = origin if origin is not None else hint  # tuple[str, ...], Mapping[...]: the container
+    return lambda value: isinstance(value, kind)
+
+
+_CHECKERS: dict[type, tuple[tuple[str, Checker], ...]] = {}
+
+
+def _checkers(cls: type) -> tuple[tuple[str, Checker], ...]:
+    found = _CHECKERS.get(cls)
+    if found is None:  # once per class; a race only computes the same thing twice
+        hints = typing.get_type_hints(cls)
+        fields = [f for f in attrs.fields(cls) if f.init and f.name != "extra"]
+        found = tuple((f.name, _checker(hints[f.name])) for f in fields)
+        _CHECKERS[cls] = found
+    return found
+
+
+def check_types(value: Any) -> None:
+    """Raise ``TypeError`` naming the first field whose value has the wrong type."""
+    for name, fits in _checkers(type(value)):
+        if not fits(getattr(value, name)):
+            shown = type(getattr(value, name)).__name__
+            raise TypeError(f"{name} has the wrong type ({shown})")
