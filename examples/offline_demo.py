@@ -57,9 +57,9 @@ SCENARIOS = {
 
 def main() -> int:
     for title, transport in SCENARIOS.items():
-        result = mailprobe.probe(
-            SETTINGS, test_recipient="bcc@app.example", timeout=10, transport=transport
-        )
+        # An app builds one Prober; each scenario here has its own scripted transport.
+        prober = mailprobe.Prober(transport=transport, timeout=10)
+        result = prober.probe(SETTINGS, test_recipient="bcc@app.example")
         print(f"{title}: {'OK' if result.ok else 'FAILED'}")
         print(render(result))
         print()

@@ -18,6 +18,7 @@ def render(result: mailprobe.ProbeResult) -> str:
         if stage.error is not None:
             line += f"  {stage.error.message}"
         lines.append(line)
+    lines.extend(f"  !  {warning}" for warning in result.warnings)
     diagnosis = result.diagnosis
     if diagnosis is None:
         lines.append("  => all checks passed")

@@ -188,3 +188,28 @@ def test_aprobe_does_not_block_the_event_loop() -> None:
 def test_aprobe_raises_settings_errors_at_once() -> None:
     with pytest.raises(SettingsError):
         asyncio.run(mailprobe.aprobe(scripted_settings(), timeout=0))
+
+
+@pytest.mark.parametrize("bad", [None, "alice@example.com", 42])
+def test_probe_many_refuses_an_item_that_is_not_settings_naming_its_index(bad: object) -> None:
+    inboxes: list[object] = [*_inboxes(2), bad, *_inboxes(2)]
+    with pytest.raises(SettingsError) as info:
+        mailprobe.probe_many(inboxes, transport=ScriptedTransport(), max_workers=1)  # type: ignore[arg-type]
+    assert info.value.field == "settings[2]"
+    assert type(bad).__name__ in str(info.value)
+
+
+def test_a_prober_probes_many_with_one_plan() -> None:
+    transport = ScriptedTransport()
+    prober = mailprobe.Prober(transport=transport, timeout=10)
+    results = prober.probe_many(_inboxes(6, hosts=3), test_recipient="bcc@app.example")
+    assert all(r.ok for r in results)
+    assert len(transport.called("smtp_send")) == 6
+    with pytest.raises(TypeError):
+        prober.probe_many(_inboxes(1), on_event=print)  # type: ignore[call-arg]
+
+
+def test_prober_aprobe() -> None:
+    prober = mailprobe.Prober(transport=ScriptedTransport())
+    result = asyncio.run(prober.aprobe(scripted_settings(), test_recipient="bcc@app.example"))
+    assert result.ok

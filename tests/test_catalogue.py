@@ -189,7 +189,8 @@ def test_every_message_uses_known_values_and_reads_as_sentences() -> None:
     )
     values = set(failure.facts())
     for message_id, text in english().items():
-        assert set(fields(text)) <= values, message_id
+        if not message_id.startswith(("warning.", "hint.")):  # the runner's own values
+            assert set(fields(text)) <= values, message_id
         assert text[0].isupper() or text[0] in '{"', message_id
         assert text.rstrip()[-1] in '.:!?"', message_id
         assert "  " not in text, message_id

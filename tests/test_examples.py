@@ -79,3 +79,11 @@ def test_real_account_example_against_the_local_servers(servers: MailServers) ->
 
     proc = run_example("real_account.py", {**env, "MAILPROBE_IMAP_PORT": "0"})
     assert proc.returncode == 2 and "port" in proc.stderr
+
+
+def test_the_sent_folder_check_example() -> None:
+    proc = run_example("sent_folder_check.py")
+    assert proc.returncode == 0, proc.stderr
+    assert "With a Sent folder: passed, sent_folder='Sent'" in proc.stdout
+    assert "Without one: failed, sent_folder=None" in proc.stdout
+    assert "=> no_sent_folder:" in proc.stdout

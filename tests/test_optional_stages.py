@@ -6,7 +6,7 @@ import pytest
 
 import mailprobe
 from mailprobe import ErrorCategory, ReplyError, SettingsError, Stage, StageStatus
-from mailprobe.testing import ScriptedTransport
+from mailprobe.testing import Replies, ScriptedTransport
 
 from .conftest import scripted_settings
 
@@ -22,7 +22,7 @@ def test_optional_stages_appear_only_when_asked_for() -> None:
 
 
 def test_delivery_sends_to_the_inbox_itself_and_reports_latency() -> None:
-    transport = ScriptedTransport(imap_find=[False, False, True])
+    transport = ScriptedTransport(imap_find=Replies(False, False, True))
     result = mailprobe.probe(
         scripted_settings(),
         transport=transport,
@@ -82,7 +82,7 @@ def test_capacity_counts_what_the_server_allowed() -> None:
         command="LOGIN",
     )
     # The leg's own login, two more that work, then refusals.
-    transport = ScriptedTransport(imap_login=[None, None, None, refusal, None])
+    transport = ScriptedTransport(imap_login=Replies(None, None, None, refusal, None))
     result = mailprobe.probe(scripted_settings(), transport=transport, capacity=5)
     stage = result.stage(Stage.CAPACITY)
     assert stage.status is StageStatus.FAILED

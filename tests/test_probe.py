@@ -22,7 +22,7 @@ from mailprobe import (
     Stage,
     StageStatus,
 )
-from mailprobe.testing import ScriptedTransport
+from mailprobe.testing import Replies, ScriptedTransport
 
 from .conftest import scripted_settings, stage_causes
 
@@ -144,12 +144,12 @@ def test_untrusted_certificate_is_retried_only_when_allowed() -> None:
     refused = CertificateError(
         "certificate not trusted: self-signed certificate", reason="self_signed"
     )
-    strict = ScriptedTransport(imap_connect=[refused, None])
+    strict = ScriptedTransport(imap_connect=Replies(refused, None))
     result = mailprobe.probe(scripted_settings(), transport=strict)
     assert stage_causes(result)["imap_connect"] == "cert_self_signed"
     assert len(strict.called("imap_connect")) == 1
 
-    lenient = ScriptedTransport(imap_connect=[refused, None])
+    lenient = ScriptedTransport(imap_connect=Replies(refused, None))
     result = mailprobe.probe(scripted_settings(allow_untrusted_certificate=True), transport=lenient)
     assert result.ok
     first, second = lenient.called("imap_connect")
@@ -254,7 +254,16 @@ def test_result_is_frozen_and_json_safe() -> None:
     result = run(ScriptedTransport(imap_login=ReplyError.imap("NO", "x", command="LOGIN")))
     data = result.to_dict()
     assert json.loads(json.dumps(data)) == data
-    assert list(data) == ["ok", "duration", "diagnosis", "stages"]
+    # Keys are only ever added: the first four are the 0.1 ones.
+    assert list(data) == [
+        "ok",
+        "duration",
+        "diagnosis",
+        "stages",
+        "warnings",
+        "warning_messages",
+        "checks",
+    ]
     assert list(data["stages"][0]) == [
         "stage",
         "status",
@@ -326,7 +335,7 @@ def test_suggest_tries_the_other_mode_then_the_usual_ports_without_credentials()
 
     mismatch = TLSError("wrong version", reason="wrong_version")
     transport = ScriptedTransport(
-        smtp_connect=[mismatch, RefusedError("no"), RefusedError("no"), None]
+        smtp_connect=Replies(mismatch, RefusedError("no"), RefusedError("no"), None)
     )
     settings = scripted_settings(
         smtp=mailprobe.ServerSettings(

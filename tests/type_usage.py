@@ -12,34 +12,52 @@ from typing import Optional
 
 import mailprobe
 from mailprobe import (
+    CapacityDetails,
+    CertificateInfo,
+    Check,
+    CheckResult,
+    ConnectDetails,
     ConnectionInfo,
     Deadline,
+    DeliveryDetails,
     Diagnosis,
     Endpoint,
     ErrorCategory,
     Failure,
     Folder,
     ImapConnection,
+    InboxOptions,
     InboxSettings,
     JSONValue,
+    LoginDetails,
+    Message,
     ProbeEvent,
+    ProbeOptions,
+    Prober,
     ProbeResult,
+    ProberOptions,
     Provider,
     Providers,
     ReplyError,
     Rule,
     RuleRegistry,
     Security,
+    SecurityModeError,
+    SendDetails,
     ServerDefaults,
     ServerSettings,
     SmtpConnection,
     Stage,
+    StageContext,
+    StageDetails,
     StageResult,
     StageStatus,
     SuggestedSettings,
+    TLSInfo,
     Transport,
+    ValidateDetails,
 )
-from mailprobe.testing import Call, ScriptedTransport
+from mailprobe.testing import Call, Replies, ScriptedTransport
 
 imap = ServerSettings(host="imap.example.com", port=993, security=Security.TLS)
 smtp = ServerSettings(
@@ -136,7 +154,7 @@ if diagnosis is not None:
     suggestion: Optional[ServerDefaults] = diagnosis.suggestion
 stage_result: StageResult = result.stage(Stage.SMTP_LOGIN)
 status: StageStatus = stage_result.status
-details: Mapping[str, JSONValue] = stage_result.details
+details: Mapping[str, JSONValue] = stage_result.details  # details still read as a mapping
 as_dict: dict[str, object] = result.to_dict()
 
 many: list[ProbeResult] = mailprobe.probe_many(
@@ -171,3 +189,105 @@ class MyTransport:
 custom: Transport = MyTransport()
 info = ConnectionInfo(greeting="* OK", capabilities=("IMAP4REV1",))
 folder = Folder(name="Sent", flags=("\\Sent",), delimiter="/")
+
+
+# -- 0.2: a configured Prober, typed details, forms, checks, JSON round trip ------------
+def sent_folder_exists(ctx: StageContext) -> None:
+    validate = ctx.result(Stage.IMAP_VALIDATE)
+    if validate is not None and isinstance(validate.details, ValidateDetails):
+        ctx.record(sent_folder=validate.details.sent_folder)
+        if validate.details.sent_folder is None:
+            raise mailprobe.CapabilityError("no Sent folder", missing=("\\Sent",))
+    deadline_left: float = ctx.deadline.left()
+    recipient: Optional[str] = ctx.test_recipient
+    server: ServerSettings = ctx.server
+    conn: ImapConnection = ctx.open_imap(login=False)
+    method: str = ctx.login(conn)
+    ctx.close(conn)
+    ctx.warn(f"{deadline_left} {recipient} {server.host} {method}", message_id="app.note", x="y")
+    if ctx.settings.email.endswith(".invalid"):
+        ctx.skip("nothing to check")
+
+
+app_options: ProberOptions = {"timeout": 20.0, "suggest": True, "ca_file": None}
+prober = Prober(
+    ca_file=None,
+    ssl_context=None,
+    rules=rules,
+    providers=providers,
+    transport=transport,
+    timeout=20.0,
+    sequential=False,
+    suggest=True,
+    checks=[Check(name="sent_folder", run=sent_folder_exists, after=Stage.IMAP_VALIDATE)],
+)
+also: Prober = Prober(**app_options)
+per_inbox: ProbeOptions = {"test_recipient": "bcc@app.example", "transcript": True}
+typed: ProbeResult = prober.probe(
+    settings,
+    test_recipient="bcc@app.example",
+    timeout=10.0,
+    required_capabilities=("IDLE",),
+    transcript=False,
+    confirm_delivery=True,
+    capacity=True,
+    on_event=on_event,
+)
+again: ProbeResult = prober.probe(oauth, **per_inbox)
+batch_options: InboxOptions = {"capacity": 3}
+batch: list[ProbeResult] = prober.probe_many(
+    [settings], max_workers=2, per_host_limit=None, on_result=None, **batch_options
+)
+
+
+async def prober_in_asyncio() -> ProbeResult:
+    return await prober.aprobe(settings, on_event=on_event)
+
+
+connect: ConnectDetails = typed.stage(Stage.IMAP_CONNECT).details
+tls: Optional[TLSInfo] = connect.tls
+certificate: Optional[CertificateInfo] = connect.certificate
+if certificate is not None and certificate.days_to_expiry is not None:
+    soon: bool = certificate.days_to_expiry < 14
+security_used: Optional[Security] = connect.security
+login_details: LoginDetails = typed.stage(Stage.SMTP_LOGIN).details
+validate_details: ValidateDetails = typed.stage(Stage.IMAP_VALIDATE).details
+missing: tuple[str, ...] = validate_details.missing
+send_details: SendDetails = typed.stage(Stage.TEST_EMAIL).details
+delivery_details: DeliveryDetails = typed.stage(Stage.DELIVERY).details
+if delivery_details.latency is not None and delivery_details.latency > 0:
+    print(delivery_details.latency)
+capacity_details: CapacityDetails = typed.stage(Stage.CAPACITY).details
+any_details: StageDetails = typed.stages[0].details
+round_trips: Optional[int] = any_details.round_trips
+
+failed: Optional[StageResult] = typed.failed_stage
+if (headline := typed.diagnosis) is not None:
+    title: str = headline.title
+    failed_at: Optional[Stage] = headline.stage
+warnings: tuple[str, ...] = typed.warnings
+warning_ids: list[str] = [m.id for m in typed.warning_messages]
+checks: tuple[CheckResult, ...] = typed.checks
+sent_check: CheckResult = typed.check("sent_folder")
+check_name: str = sent_check.name
+rebuilt: ProbeResult = ProbeResult.from_dict(typed.to_dict())
+message: Message = Message(id="warning.custom", params={"a": "b"})
+
+form_settings: InboxSettings = InboxSettings.from_form(
+    {"email": "a@example.com", "password": "pw", "imap_host": "imap.example.com",
+     "imap_port": "993", "smtp_host": "smtp.example.com", "smtp_security": "ssl"}
+)
+try:
+    InboxSettings.from_form({})
+except mailprobe.SettingsError as exc:
+    problems: tuple[tuple[str, str], ...] = exc.errors
+maybe_security: Optional[Security] = form_settings.imap.security
+
+replayed = ScriptedTransport(
+    imap_capabilities=["IMAP4REV1", "IDLE"],
+    imap_list=[Folder(name="INBOX")],
+    imap_find=Replies(False, True),
+    smtp_login=lambda call: "PLAIN" if call.args["username"] else None,
+)
+mode_error = SecurityModeError("x", tried=Security.STARTTLS, other_mode_answered=Security.TLS)
+answered: Security = mode_error.other_mode_answered

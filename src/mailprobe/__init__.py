@@ -15,8 +15,18 @@ if not result.ok:
 
 import logging as _logging
 
-from ._batch import aprobe, probe_many
 from ._deadline import Deadline
+from ._details import (
+    CapacityDetails,
+    CertificateInfo,
+    ConnectDetails,
+    DeliveryDetails,
+    LoginDetails,
+    SendDetails,
+    StageDetails,
+    TLSInfo,
+    ValidateDetails,
+)
 from ._enums import ErrorCategory, Security, Stage, StageStatus
 from ._errors import (
     CapabilityError,
@@ -33,11 +43,13 @@ from ._errors import (
     RefusedError,
     ReplyError,
     RuleError,
+    SecurityModeError,
     SettingsError,
     StartTLSError,
     TLSError,
 )
 from ._models import (
+    CheckResult,
     Diagnosis,
     ErrorDetail,
     Evidence,
@@ -48,7 +60,15 @@ from ._models import (
     ServerDefaults,
     StageResult,
 )
-from ._probe import probe
+from ._prober import (
+    InboxOptions,
+    ProbeOptions,
+    Prober,
+    ProberOptions,
+    aprobe,
+    probe,
+    probe_many,
+)
 from ._providers import (
     Provider,
     Providers,
@@ -60,6 +80,8 @@ from ._rules._advice import Catalogue
 from ._rules._builtin import any_of, builtin_rules, default_registry, when
 from ._rules._registry import Failure, Rule, RuleRegistry, RuleTrial
 from ._settings import InboxSettings, ServerSettings
+from ._stages._context import StageContext
+from ._stages._optional import Check
 from ._transports._base import (
     ConnectionInfo,
     Endpoint,
@@ -77,12 +99,18 @@ _logging.getLogger("mailprobe").addHandler(_logging.NullHandler())
 
 __all__ = [
     "CapabilityError",
+    "CapacityDetails",
     "Catalogue",
     "CertificateError",
+    "CertificateInfo",
+    "Check",
+    "CheckResult",
+    "ConnectDetails",
     "ConnectionInfo",
     "ConnectionLimitError",
     "Deadline",
     "DeadlineExceeded",
+    "DeliveryDetails",
     "DeliveryError",
     "Diagnosis",
     "DisconnectedError",
@@ -94,14 +122,19 @@ __all__ = [
     "Folder",
     "HostNotFoundError",
     "ImapConnection",
+    "InboxOptions",
     "InboxSettings",
     "JSONValue",
+    "LoginDetails",
     "MailprobeError",
     "Message",
     "NetworkError",
     "ProbeError",
     "ProbeEvent",
+    "ProbeOptions",
     "ProbeResult",
+    "Prober",
+    "ProberOptions",
     "ProtocolError",
     "Provider",
     "Providers",
@@ -112,18 +145,24 @@ __all__ = [
     "RuleRegistry",
     "RuleTrial",
     "Security",
+    "SecurityModeError",
+    "SendDetails",
     "ServerDefaults",
     "ServerSettings",
     "SettingsError",
     "SmtpConnection",
     "Stage",
+    "StageContext",
+    "StageDetails",
     "StageResult",
     "StageStatus",
     "StartTLSError",
     "StdlibTransport",
     "SuggestedSettings",
     "TLSError",
+    "TLSInfo",
     "Transport",
+    "ValidateDetails",
     "__version__",
     "any_of",
     "aprobe",

@@ -14,7 +14,8 @@ in the result. The tree::
         ├── DeadlineExceeded (TimeoutError)
         ├── TLSError                    handshake failed for a reason other than trust
         │   ├── CertificateError        the certificate is not trusted (``reason``)
-        │   └── StartTLSError           STARTTLS not offered or refused
+        │   ├── StartTLSError           STARTTLS not offered or refused
+        │   └── SecurityModeError       the port answers in the other security mode
         ├── ReplyError                  the server answered a command with a refusal
         ├── ProtocolError               the server's bytes break the protocol (``reason``:
         │                               ``not_protocol``, ``malformed`` or ``too_large``)
@@ -29,7 +30,11 @@ standard library's exceptions into them in ``_transports/_translate.py``.
 from __future__ import annotations
 
 import re
-from typing import Optional
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from ._enums import Security
 
 _IMAP_CODE = re.compile(r"^\[([A-Za-z0-9-]+)(?:[ \]])")
 _ENHANCED = re.compile(r"^([245]\.\d{1,3}\.\d{1,3})\b")
@@ -42,12 +47,22 @@ class MailprobeError(Exception):
 
 
 class SettingsError(MailprobeError, ValueError):
-    """A setting or probe option is invalid. ``field`` names it."""
+    """A setting or probe option is invalid.
 
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
+    ``field`` names it (a full path such as ``"imap.port"`` where there is one) and
+    ``problem`` says what is wrong with it. ``errors`` lists ``(field, problem)`` for
+    every bad field found (``InboxSettings.from_form`` reports them all at once); the
+    first is the one in ``field`` and ``problem``.
+    """
+
+    def __init__(
+        self, field: str, problem: str, *, errors: Iterable[tuple[str, str]] = ()
+    ) -> None:
+        found = tuple(errors) or ((field, problem),)
+        super().__init__("; ".join(f"{f}: {p}" for f, p in found))
         self.field = field
         self.problem = problem
+        self.errors: tuple[tuple[str, str], ...] = found
 
 
 class RuleError(MailprobeError, ValueError):
@@ -115,6 +130,22 @@ class StartTLSError(TLSError):
     def __init__(self, message: str, *, reason: str = "not_offered") -> None:
         super().__init__(message, reason=reason)
         self.command = "STARTTLS"
+
+
+class SecurityModeError(TLSError):
+    """The port did not answer in the security mode chosen, and does in another.
+
+    Raised when a connection in the chosen mode got no greeting (or no TLS handshake)
+    within a few seconds and a second connection, in ``other_mode_answered``, was
+    greeted properly (no credentials are ever sent to it). ``tried`` is the mode that
+    was chosen. ``reason`` is ``"wrong_version"``, as for a TLS handshake that met a
+    plain-text greeting: both mean the port speaks the other mode.
+    """
+
+    def __init__(self, message: str, *, tried: Security, other_mode_answered: Security) -> None:
+        super().__init__(message, reason="wrong_version")
+        self.tried = tried
+        self.other_mode_answered = other_mode_answered
 
 
 class ReplyError(ProbeError):

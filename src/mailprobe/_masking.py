@@ -40,6 +40,7 @@ FREE_TEXT = frozenset(
         "server_text",
         "challenge",
         "hints",
+        "links",
         "summary",
         "params",
         "matched",

@@ -2,15 +2,19 @@
 
 Each keyword of ``ScriptedTransport`` scripts one operation. Leave it out and
 the operation succeeds with plausible defaults; pass an exception and it is
-raised; pass a value and it is returned; pass a ``list`` to script successive
-calls (the last entry repeats)::
+raised; pass a value and it is returned (a list or tuple of capabilities or folders
+is such a value); pass ``Replies(a, b, ...)`` to script successive calls (the last
+one repeats), or a function that takes the ``Call`` and returns (or raises) the
+outcome, as httpx's ``MockTransport`` takes a handler::
 
     from mailprobe import ReplyError, probe
-    from mailprobe.testing import ScriptedTransport
+    from mailprobe.testing import Replies, ScriptedTransport
 
     transport = ScriptedTransport(
         imap_login=ReplyError.imap("NO", "[AUTHENTICATIONFAILED] Authentication failed.",
                                    command="LOGIN"),
+        imap_capabilities=["IMAP4REV1", "IDLE"],
+        imap_find=Replies(False, True),
     )
     result = probe(settings, transport=transport)
     assert result.diagnosis.cause == "invalid_credentials"
@@ -22,7 +26,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Callable, Optional, Union
 
 import attrs
 
@@ -32,7 +36,7 @@ from ._errors import DeadlineExceeded
 from ._models import JSONValue
 from ._transports._base import ConnectionInfo, Endpoint, Folder
 
-__all__ = ["Call", "ScriptedTransport"]
+__all__ = ["Call", "Replies", "ScriptedTransport"]
 
 IMAP_INFO = ConnectionInfo(
     greeting="* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] Scripted IMAP server ready",
@@ -67,9 +71,6 @@ _TLS: dict[str, JSONValue] = {
     "certificate": {"subject": "commonName=scripted.test", "sha256": "00" * 32},
 }
 
-Script = Any  # None | BaseException | value | list of those
-
-
 @attrs.frozen(kw_only=True)
 class Call:
     """One operation the probe asked for. ``args`` never holds a password."""
@@ -78,14 +79,48 @@ class Call:
     args: Mapping[str, Any] = attrs.field(factory=dict)
 
 
+class Replies:
+    """Successive outcomes of one operation: the first call gets the first, the next
+    call the next, and the last one repeats. Each is an exception (raised), None (the
+    default outcome) or a value."""
+
+    def __init__(self, *outcomes: object) -> None:
+        if not outcomes:
+            raise ValueError("Replies() needs at least one outcome")
+        self.outcomes = outcomes
+
+    def __repr__(self) -> str:
+        return f"Replies{self.outcomes!r}"
+
+
+#: What a keyword of ``ScriptedTransport`` takes.
+Script = Union[None, BaseException, Replies, Callable[[Call], Any], Any]
+
+# Operations whose value is itself a sequence: a list there is the value.
+_SEQUENCE_VALUES = {"imap_capabilities", "imap_list"}
+
+
 class _Slot:
-    def __init__(self, script: Script) -> None:
-        self._steps = list(script) if isinstance(script, list) else [script]
+    def __init__(self, name: str, script: Script) -> None:
+        if isinstance(script, (list, tuple)) and name not in _SEQUENCE_VALUES:
+            raise TypeError(
+                f"{name}: a {type(script).__name__} is not an outcome of this operation;"
+                " use Replies(first, second, ...) for successive outcomes"
+            )
+        if name == "imap_capabilities" and isinstance(script, str):
+            script = tuple(script.split())  # "IMAP4rev1 IDLE", as a server sends it
+        self._handler: Optional[Callable[[Call], Any]] = None
+        if callable(script) and not isinstance(script, type):
+            self._handler = script
+        self._steps = list(script.outcomes) if isinstance(script, Replies) else [script]
         self._lock = threading.Lock()
 
-    def next(self, default: Any) -> Any:
-        with self._lock:
-            step = self._steps.pop(0) if len(self._steps) > 1 else self._steps[0]
+    def next(self, default: Any, call: Call) -> Any:
+        if self._handler is not None:
+            step = self._handler(call)
+        else:
+            with self._lock:
+                step = self._steps.pop(0) if len(self._steps) > 1 else self._steps[0]
         if isinstance(step, BaseException):
             raise step
         return default if step is None else step
@@ -95,7 +130,8 @@ class ScriptedTransport:
     """A transport that replays scripted outcomes; see the module docstring.
 
     ``delay`` makes every operation take that many seconds of the probe's
-    deadline, so timeouts can be tested too.
+    deadline, so timeouts can be tested too. A list given where the operation's value
+    is not a sequence raises ``TypeError`` (use ``Replies``).
     """
 
     def __init__(
@@ -113,7 +149,7 @@ class ScriptedTransport:
         delay: float = 0.0,
     ) -> None:
         self._slots = {
-            name: _Slot(script)
+            name: _Slot(name, script)
             for name, script in (
                 ("imap_connect", imap_connect),
                 ("imap_login", imap_login),
@@ -131,12 +167,13 @@ class ScriptedTransport:
         self.calls: list[Call] = []
 
     def _step(self, name: str, deadline: Deadline, default: Any, **args: Any) -> Any:
+        call = Call(name=name, args=args)
         with self._lock:
-            self.calls.append(Call(name=name, args=args))
+            self.calls.append(call)
         deadline.remaining(f"waiting for the scripted {name}")  # raises once time is up
         if self._delay and deadline.wait(self._delay):
             raise DeadlineExceeded(f"waiting for the scripted {name}")
-        return self._slots[name].next(default)
+        return self._slots[name].next(default, call)
 
     def called(self, name: str) -> list[Call]:
         """The recorded calls named ``name`` (e.g. ``"smtp_send"``)."""

@@ -129,6 +129,11 @@ def english() -> Mapping[str, str]:
     return messages
 
 
+def english_text(message_id: str, **params: str) -> str:
+    """The built-in English text of ``message_id`` filled with ``params``."""
+    return english()[message_id].format_map(params)
+
+
 class Catalogue:
     """Message texts by id, for showing diagnoses in another language.
 
