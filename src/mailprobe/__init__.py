@@ -17,6 +17,8 @@ import logging as _logging
 
 from ._batch import aprobe, probe_many
 from ._deadline import Deadline
+from ._discovery._api import discover, probe_discovered
+from ._discovery._model import Candidate, DiscoveredProbe, Discovery, Lookup
 from ._enums import ErrorCategory, Security, Stage, StageStatus
 from ._errors import (
     CapabilityError,
@@ -75,6 +77,7 @@ __version__ = "0.1.0"
 _logging.getLogger("mailprobe").addHandler(_logging.NullHandler())
 
 __all__ = [
+    "Candidate",
     "CapabilityError",
     "CertificateError",
     "ConnectionInfo",
@@ -84,6 +87,8 @@ __all__ = [
     "DeliveryError",
     "Diagnosis",
     "DisconnectedError",
+    "DiscoveredProbe",
+    "Discovery",
     "Endpoint",
     "ErrorCategory",
     "ErrorDetail",
@@ -94,6 +99,7 @@ __all__ = [
     "ImapConnection",
     "InboxSettings",
     "JSONValue",
+    "Lookup",
     "MailprobeError",
     "Message",
     "NetworkError",
@@ -127,7 +133,9 @@ __all__ = [
     "builtin_rules",
     "default_providers",
     "default_registry",
+    "discover",
     "probe",
+    "probe_discovered",
     "probe_many",
     "suggest_settings",
     "when",
