@@ -130,20 +130,21 @@ class Resolver:
         """The domain's MX hosts, most preferred first (RFC 5321 5.1); a null MX
         (RFC 7505, ``0 .``) gives none."""
         answer = self._ask(domain, "MX", deadline)
-        records = sorted(answer, key=lambda r: int(r.preference))[: MAX_MX * 4]
         hosts: list[str] = []
-        for record in records:
+        for record in sorted(answer, key=lambda r: int(r.preference)):
             host = _name(record.exchange)
             if host and host not in hosts:
                 hosts.append(host)
-        return hosts[:MAX_MX]
+                if len(hosts) == MAX_MX:
+                    break
+        return hosts
 
     def srv(self, name: str, deadline: Deadline) -> list[tuple[int, int, int, str]]:
         """``(priority, weight, port, target)`` for ``name``, by priority then weight
         (heaviest first); a target of ``.`` (RFC 2782: not offered) gives none."""
         answer = self._ask(name, "SRV", deadline)
         out = []
-        for record in list(answer)[: MAX_SRV * 4]:
+        for record in answer:  # at most a 64 KB message's worth: sorted whole, then cut
             target = _name(record.target)
             if target is None or not 1 <= int(record.port) <= 65535:
                 continue
