@@ -9,6 +9,7 @@ nothing else answered. Everything ends by the deadline, whatever the servers do.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import logging
 import os
 import ssl
@@ -159,6 +160,8 @@ class _Run:
         self.found: dict[str, Found] = {}  # job name -> what it found, in ranking order
         self.mx: list[str] = []
         self.network: Optional[Network] = None
+        # The MX hosts, for the ISPDB job that falls back to the MX host's domain.
+        self.mx_ready: concurrent.futures.Future[list[str]] = concurrent.futures.Future()
 
     # -- lookups -------------------------------------------------------------
     def lookups(self) -> None:
@@ -166,23 +169,23 @@ class _Run:
         by_domain = o.providers.match(email=o.email) if "provider" in o.sources else None
         if by_domain is not None:
             self.found["provider"] = from_provider(by_domain, source="provider", origin=o.domain)
-        jobs: list[tuple[str, Callable[[Deadline], Found]]] = []
-        wants_mx = bool({"mx", "ispdb"} & o.sources)
-        if wants_mx:
-            jobs.append(("mx", self._mx))
+        jobs: list[tuple[str, str, Callable[[Deadline], Found]]] = []  # name, source, job
+        if {"mx", "ispdb"} & o.sources:
+            jobs.append(("mx", "mx", self._mx))
+        else:
+            self.mx_ready.set_result([])
         if "autoconfig" in o.sources:
             for n, url in enumerate(autoconfig_urls(o.email, o.domain)):
-                jobs.append((f"autoconfig{n}", self._url_job(url, "autoconfig", o.domain)))
+                jobs.append((f"autoconfig{n}", "autoconfig", self._url_job(url, o.domain)))
         if "ispdb" in o.sources and o.ispdb_url is not None:
-            jobs.append(("ispdb", self._ispdb))
+            jobs.append(("ispdb", "ispdb", self._ispdb))
         if "srv" in o.sources:
             for _protocol, label, _security in SRV_SERVICES:
-                jobs.append((f"srv{label}", self._srv_job(label)))
+                jobs.append((f"srv{label}", "srv", self._srv_job(label)))
         if not jobs:
             return
         self._ensure_network()
-        seconds = self.deadline.left() * (LOOKUP_SHARE if o.verify else 1.0)
-        share = Deadline(seconds)
+        share = Deadline(self.deadline.left() * (LOOKUP_SHARE if o.verify else 1.0))
         cancel = self.deadline.on_expiry(share.expire)
         try:
             self._run_jobs(jobs, share)
@@ -199,43 +202,27 @@ class _Run:
         return self.network
 
     def _run_jobs(
-        self, jobs: Sequence[tuple[str, Callable[[Deadline], Found]]], share: Deadline
+        self, jobs: Sequence[tuple[str, str, Callable[[Deadline], Found]]], share: Deadline
     ) -> None:
         pool = concurrent.futures.ThreadPoolExecutor(
             _WORKERS, thread_name_prefix="mailprobe-discover"
         )
-        self._mx_future: concurrent.futures.Future[list[str]] = concurrent.futures.Future()
-        if not any(name == "mx" for name, _ in jobs):
-            self._mx_future.set_result([])
-        futures = [(name, pool.submit(_guarded, name, job, share)) for name, job in jobs]
+        futures = [(n, src, pool.submit(_guarded, src, job, share)) for n, src, job in jobs]
         left_behind = False
-        for name, future in futures:
+        for name, source, future in futures:
             try:
                 self.found[name] = future.result(timeout=share.left() + _GRACE)
             except concurrent.futures.TimeoutError:
-                left_behind = True
-                self.found[name] = (
-                    [],
-                    [],
-                    [
-                        Lookup(
-                            source=name,
-                            target=name,
-                            status="timeout",
-                            detail="still running at the deadline",
-                        )
-                    ],
-                )
-        if not self._mx_future.done():
-            self._mx_future.set_result([])
+                left_behind = True  # every job is bounded by the deadline; this is a guard
+                self.found[name] = _one(source, name, "timeout", "still running at the deadline")
         pool.shutdown(wait=not left_behind)
 
     def _mx(self, deadline: Deadline) -> Found:
         try:
             return self._mx_lookup(deadline)
         finally:
-            if not self._mx_future.done():
-                self._mx_future.set_result(self.mx)  # the ISPDB job waits for it
+            with contextlib.suppress(concurrent.futures.InvalidStateError):
+                self.mx_ready.set_result(self.mx)  # the ISPDB job may be waiting
 
     def _mx_lookup(self, deadline: Deadline) -> Found:
         assert self.network is not None
@@ -243,19 +230,8 @@ class _Run:
         try:
             self.mx = self.network.resolver.mx(self.o.domain, deadline)
         except LookupFailed as exc:
-            return (
-                [],
-                [],
-                [
-                    Lookup(
-                        source="mx",
-                        target=target,
-                        status=lookup_status(exc.status),
-                        detail=str(exc),
-                    )
-                ],
-            )
-        self._mx_future.set_result(self.mx)
+            return _one("mx", target, lookup_status(exc.status), str(exc))
+        self.mx_ready.set_result(self.mx)
         status: LookupStatus = "found" if self.mx else "empty"
         lookups = [Lookup(source="mx", target=target, status=status, detail=", ".join(self.mx))]
         provider = self.o.providers.match_mx(self.mx) if "mx" in self.o.sources else None
@@ -266,7 +242,7 @@ class _Run:
         return imap, smtp, lookups + more
 
     def _url_job(
-        self, url: str, source: str, domain: str, *, policy: bool = True
+        self, url: str, domain: str, *, source: str = "autoconfig", policy: bool = True
     ) -> Callable[[Deadline], Found]:
         def job(deadline: Deadline) -> Found:
             return from_url(
@@ -288,18 +264,20 @@ class _Run:
         url = ispdb_url(self.o.ispdb_url, self.o.domain)
         # The ISPDB is the app's choice of server, so the private-address policy,
         # which guards against what a domain's own DNS says, does not apply to it.
-        imap, smtp, lookups = self._url_job(url, "ispdb", self.o.domain, policy=False)(deadline)
+        imap, smtp, lookups = self._url_job(url, self.o.domain, source="ispdb", policy=False)(
+            deadline
+        )
         if imap or smtp:
             return imap, smtp, lookups
         try:
-            mx = self._mx_future.result(timeout=deadline.left())
+            mx = self.mx_ready.result(timeout=deadline.left())
         except concurrent.futures.TimeoutError:
             return imap, smtp, lookups
         if not mx or registered_domain(mx[0]) == registered_domain(self.o.domain):
             return imap, smtp, lookups
         mx_domain = registered_domain(mx[0])
         url = ispdb_url(self.o.ispdb_url, mx_domain)
-        more = self._url_job(url, "ispdb", mx_domain, policy=False)(deadline)
+        more = self._url_job(url, mx_domain, source="ispdb", policy=False)(deadline)
         return more[0], more[1], lookups + more[2]
 
     def _srv_job(self, label: str) -> Callable[[Deadline], Found]:
@@ -367,23 +345,16 @@ class _Run:
         return out
 
 
-def _guarded(name: str, job: Callable[[Deadline], Found], deadline: Deadline) -> Found:
+def _one(source: str, target: str, status: LookupStatus, detail: str) -> Found:
+    return [], [], [Lookup(source=source, target=target, status=status, detail=detail)]
+
+
+def _guarded(source: str, job: Callable[[Deadline], Found], deadline: Deadline) -> Found:
     try:
         return job(deadline)
     except Exception as exc:  # a bug in one lookup must not sink the others
-        logger.warning("discovery lookup %s failed: %s", name, type(exc).__name__)
-        return (
-            [],
-            [],
-            [
-                Lookup(
-                    source=name,
-                    target=name,
-                    status="failed",
-                    detail=f"unexpected {type(exc).__name__}",
-                )
-            ],
-        )
+        logger.warning("discovery lookup (%s) failed: %s", source, type(exc).__name__)
+        return _one(source, source, "failed", f"unexpected {type(exc).__name__}")
 
 
 def _order(candidates: list[Candidate]) -> tuple[Candidate, ...]:

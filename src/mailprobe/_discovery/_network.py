@@ -46,6 +46,11 @@ def is_internal_domain(domain: str) -> bool:
     return any(domain == s or domain.endswith("." + s) for s in INTERNAL_SUFFIXES)
 
 
+def _timed_out(future: concurrent.futures.Future[tuple[str, ...]]) -> bool:
+    error = future.exception()
+    return isinstance(error, LookupFailed) and error.status == "timeout"
+
+
 @attrs.frozen
 class Resolved:
     """A host's addresses: ``usable`` are those the policy lets discovery contact."""
@@ -69,6 +74,8 @@ class Network:
     def _lookup(self, host: str, deadline: Deadline) -> tuple[str, ...]:
         with self._lock:
             future = self._memo.get(host)
+            if future is not None and future.done() and _timed_out(future):
+                future = None  # asked under a shorter deadline (the lookups'): ask again
             mine = future is None
             if future is None:
                 future = self._memo[host] = concurrent.futures.Future()

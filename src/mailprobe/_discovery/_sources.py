@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ssl
 import urllib.parse
-from typing import Optional
 
 from .._deadline import Deadline
 from .._enums import Security
@@ -216,8 +215,3 @@ def guesses(domain: str) -> tuple[list[Candidate], list[Candidate]]:
 
 def ispdb_url(template: str, domain: str) -> str:
     return template.replace("{domain}", urllib.parse.quote(domain, safe=""))
-
-
-def mx_provider_origin(mx: list[str], provider: Optional[Provider]) -> str:
-    host = next((h for h in mx if provider is not None and provider.matches_mx(h)), "")
-    return f"MX {host}" if host else "MX"
