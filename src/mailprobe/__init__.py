@@ -27,6 +27,8 @@ from ._details import (
     TLSInfo,
     ValidateDetails,
 )
+from ._discovery._api import discover, probe_discovered
+from ._discovery._model import Candidate, DiscoveredProbe, Discovery, Lookup
 from ._enums import ErrorCategory, Security, Stage, StageStatus
 from ._errors import (
     CapabilityError,
@@ -98,6 +100,7 @@ __version__ = "0.1.0"
 _logging.getLogger("mailprobe").addHandler(_logging.NullHandler())
 
 __all__ = [
+    "Candidate",
     "CapabilityError",
     "CapacityDetails",
     "Catalogue",
@@ -114,6 +117,8 @@ __all__ = [
     "DeliveryError",
     "Diagnosis",
     "DisconnectedError",
+    "DiscoveredProbe",
+    "Discovery",
     "Endpoint",
     "ErrorCategory",
     "ErrorDetail",
@@ -126,6 +131,7 @@ __all__ = [
     "InboxSettings",
     "JSONValue",
     "LoginDetails",
+    "Lookup",
     "MailprobeError",
     "Message",
     "NetworkError",
@@ -169,7 +175,9 @@ __all__ = [
     "builtin_rules",
     "default_providers",
     "default_registry",
+    "discover",
     "probe",
+    "probe_discovered",
     "probe_many",
     "suggest_settings",
     "when",

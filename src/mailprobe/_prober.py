@@ -13,12 +13,14 @@ from __future__ import annotations
 import os
 import ssl
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Callable, Optional, Union
 
+import attrs
 from typing_extensions import TypedDict, Unpack
 
 from ._batch import ResultHandler, positive, run_async, run_many
+from ._discovery._model import DEFAULT_ISPDB_URL, DiscoveredProbe, Discovery
 from ._errors import SettingsError
 from ._models import ProbeEvent, ProbeResult
 from ._providers import Providers, default_providers
@@ -267,6 +269,82 @@ class Prober:
         deadline, so it stops at once. Invalid options raise before anything runs."""
         _refuse_unknown("Prober.aprobe()", options, _PROBE_KEYS)
         return await run_async(self._runner(settings, options), options.get("on_event"))
+
+    def discover(
+        self,
+        email: str,
+        /,
+        *,
+        nameservers: Optional[Sequence[tuple[str, int]]] = None,
+        ispdb_url: Optional[str] = DEFAULT_ISPDB_URL,
+        sources: Optional[Iterable[str]] = None,
+        verify: bool = True,
+        timeout: float = 15.0,
+        allow_private: bool = False,
+        allow_http: bool = False,
+    ) -> Discovery:
+        """``mailprobe.discover()`` with this prober's trust and provider data (see
+        [discovery](discovery.md)); needs ``mailprobe[discovery]``."""
+        from ._discovery._api import discover  # noqa: PLC0415  (imported on first use)
+
+        return discover(
+            email,
+            nameservers=nameservers,
+            ssl_context=self._config.verifying,
+            ispdb_url=ispdb_url,
+            sources=sources,
+            verify=verify,
+            timeout=timeout,
+            providers=self._config.providers,
+            allow_private=allow_private,
+            allow_http=allow_http,
+        )
+
+    def probe_discovered(
+        self,
+        email: str,
+        password: Optional[str] = None,
+        /,
+        *,
+        oauth2_token: Optional[str] = None,
+        test_recipient: Optional[str] = None,
+        timeout: Optional[float] = None,
+        discovery_timeout: float = 15.0,
+        nameservers: Optional[Sequence[tuple[str, int]]] = None,
+        ispdb_url: Optional[str] = DEFAULT_ISPDB_URL,
+        sources: Optional[Iterable[str]] = None,
+        allow_private: bool = False,
+        allow_http: bool = False,
+    ) -> DiscoveredProbe:
+        """Discover ``email``'s settings, then probe the best verified candidates with
+        this prober's options (``mailprobe.probe_discovered()``). The password goes only
+        to servers that greeted during discovery, at the addresses discovery checked."""
+        from ._discovery._api import probe_discovered  # noqa: PLC0415
+
+        plan = self._plan(
+            {"test_recipient": test_recipient, "timeout": timeout or self._config.timeout}
+        )
+
+        def call(settings: InboxSettings, transport: Transport) -> ProbeResult:
+            config = attrs.evolve(self._config, transport=transport)
+            return Runner(config, settings, plan).execute(None)
+
+        return probe_discovered(
+            email,
+            password,
+            oauth2_token=oauth2_token,
+            test_recipient=test_recipient,
+            timeout=plan.timeout,
+            discovery_timeout=discovery_timeout,
+            nameservers=nameservers,
+            ssl_context=self._config.verifying,
+            ispdb_url=ispdb_url,
+            sources=sources,
+            providers=self._config.providers,
+            allow_private=allow_private,
+            allow_http=allow_http,
+            probe=call,
+        )
 
 
 _default: Optional[Prober] = None

@@ -33,7 +33,9 @@ class Provider:
     """One mail provider.
 
     ``domains`` are address domains (``gmail.com``); ``hosts`` are server name
-    patterns (``*.gmail.com``) that identify it even for custom domains;
+    patterns (``*.gmail.com``) that identify it even for custom domains; ``mx``
+    are patterns of the MX hosts of domains whose mail it hosts
+    (``*.mail.protection.outlook.com``), used by ``discover()``;
     ``app_passwords`` is ``"always"``, ``"with_2fa"`` or ``"never"``; ``steps``
     maps a cause to extra provider-specific steps.
     """
@@ -42,6 +44,7 @@ class Provider:
     name: str
     domains: tuple[str, ...] = attrs.field(default=(), converter=str_tuple)
     hosts: tuple[str, ...] = attrs.field(default=(), converter=str_tuple)
+    mx: tuple[str, ...] = attrs.field(default=(), converter=str_tuple)
     imap: Optional[ServerDefaults] = None
     smtp: Optional[ServerDefaults] = None
     app_passwords: AppPasswords = "never"
@@ -74,6 +77,11 @@ class Provider:
             fnmatch.fnmatchcase(host, pattern) or host == pattern.lstrip("*.")
             for pattern in self.hosts
         )
+
+    def matches_mx(self, host: str) -> bool:
+        """True when ``host``, an MX host name, matches one of the ``mx`` patterns."""
+        host = host.lower().rstrip(".")
+        return any(fnmatch.fnmatchcase(host, pattern.lower()) for pattern in self.mx)
 
 
 class Providers:
@@ -120,6 +128,16 @@ class Providers:
             domain = email.rpartition("@")[2]
             for provider in candidates:
                 if provider.matches_domain(domain):
+                    return provider
+        return None
+
+    def match_mx(self, hosts: Iterable[str]) -> Optional[Provider]:
+        """The provider hosting a domain whose MX hosts are ``hosts`` (most preferred
+        first), or None; the most recently added wins a tie."""
+        candidates = list(reversed(self._by_id.values()))
+        for host in hosts:
+            for provider in candidates:
+                if provider.matches_mx(host):
                     return provider
         return None
 

@@ -1,0 +1,1 @@
+"""Settings discovery: from an email address to IMAP and SMTP settings, checked by greeting."""
