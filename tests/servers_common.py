@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Optional
 
 import trustme
+
+# cryptography comes with trustme, which builds on it.
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
