@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import threading
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -106,8 +107,22 @@ def write_certificates(ca: trustme.CA, directory: Path) -> tuple[Path, Path]:
     return server, self_signed
 
 
+def start(
+    command: list[str], stderr: Path, env: Optional[dict[str, str]] = None
+) -> subprocess.Popen[bytes]:
+    """Start a daemon in a session (and process group) of its own, whose id is its pid,
+    so that :func:`stop` can wait for the children it forked too."""
+    with open(stderr, "wb") as err:
+        return subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=err, env=env, start_new_session=True
+        )
+
+
 def stop(proc: subprocess.Popen[bytes]) -> None:
-    """End one process this suite started: SIGTERM, then SIGKILL after 10 seconds."""
+    """End a daemon :func:`start` began: SIGTERM, SIGKILL after 10 seconds; then wait
+    for the processes it forked (an Exim delivery still finishing, say) to end, and
+    SIGKILL them after 10 more seconds. They are all in the daemon's own process group."""
+    group = proc.pid
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -115,6 +130,23 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    deadline = time.monotonic() + 10
+    while _group_alive(group) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _group_alive(group):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while _group_alive(group) and time.monotonic() < deadline:
+            time.sleep(0.05)  # (a zombie nobody reaps would stay: give up after that)
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def chown_tree(path: Path, user: str, group: str) -> None:

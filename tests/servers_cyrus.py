@@ -166,10 +166,7 @@ class CyrusServer:
         if common.can_unshare():
             self._syslog = common.SyslogListener(d / "log.sock", self.log)
             command = common.private_dev_log(command, d / "log.sock", d / "hostdev")
-        with open(d / "master.stderr", "wb") as err:
-            self._proc = subprocess.Popen(
-                command, stdout=subprocess.DEVNULL, stderr=err, env=_env()
-            )
+        self._proc = common.start(command, d / "master.stderr", env=_env())
         deadline = time.monotonic() + 30
         for _, _, _, port in services:
             _wait_port(port, deadline, self._proc, self.log)

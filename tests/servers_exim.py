@@ -133,12 +133,9 @@ class EximServer:
         if check.returncode != 0:
             output = (check.stdout + check.stderr).decode(errors="replace")
             raise RuntimeError(f"exim -bV failed: {output}")
-        with open(d / "exim.stderr", "wb") as err:
-            # -bdf: daemon in the foreground; no -q: there is no queue runner, every
-            # message is delivered at once by the process that took it.
-            self._proc = subprocess.Popen(
-                [str(EXIM), "-C", str(conf), "-bdf"], stdout=subprocess.DEVNULL, stderr=err
-            )
+        # -bdf: daemon in the foreground; no -q: there is no queue runner, every
+        # message is delivered at once by the process that took it.
+        self._proc = common.start([str(EXIM), "-C", str(conf), "-bdf"], d / "exim.stderr")
         deadline = time.monotonic() + 20
         for port in (self.smtp_port, self.smtps_port, self.self_signed_port):
             _wait_port(port, deadline, self._proc, d / "exim.stderr")
