@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import ssl
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Optional
 
 import pytest
@@ -14,6 +15,9 @@ import mailprobe
 from mailprobe import InboxSettings, Security, ServerSettings
 
 from .mailservers import ACCOUNTS, MailServers
+from .servers_common import servers_versions
+from .servers_cyrus import CyrusServer
+from .servers_exim import EximServer
 
 
 def _servers_available() -> Optional[str]:
@@ -46,6 +50,46 @@ def servers() -> Iterator[MailServers]:
         yield instance
     finally:
         instance.stop()
+
+
+@pytest.fixture(scope="session")
+def more_ca(tmp_path_factory: pytest.TempPathFactory) -> tuple[trustme.CA, Path]:
+    """The CA behind the Exim and Cyrus certificates, and a CA file that trusts it."""
+    ca = trustme.CA()
+    directory = tmp_path_factory.mktemp("more-ca")
+    directory.chmod(0o755)
+    ca_file = directory / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    return ca, ca_file
+
+
+@pytest.fixture(scope="session")
+def exim(more_ca: tuple[trustme.CA, Path]) -> Iterator[EximServer]:
+    """Exim 4 (submission, STARTTLS and implicit TLS) on 127.0.0.1, once per session."""
+    instance = EximServer.create(*more_ca)
+    instance.start()  # fails, never skips, when the servers are not installed
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+@pytest.fixture(scope="session")
+def cyrus(more_ca: tuple[trustme.CA, Path]) -> Iterator[CyrusServer]:
+    """Cyrus IMAP 3 (both namespaces, STARTTLS and implicit TLS) on 127.0.0.1."""
+    instance = CyrusServer.create(*more_ca)
+    instance.start()
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+def pytest_report_header() -> list[str]:
+    """The versions of the real servers the integration suite runs, for the record."""
+    from . import servers_cyrus, servers_exim
+
+    return [f"servers: {servers_versions()}, {servers_exim.version()}, {servers_cyrus.version()}"]
 
 
 def inbox(
