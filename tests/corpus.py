@@ -70,8 +70,11 @@ def reply_text(row: dict[str, Any]) -> str:
 def reply_error(row: dict[str, Any]) -> ProbeError:
     """What the transport raises for the row: a refusal, or for a row whose whole line
     is in ``text`` (another protocol answered) the protocol error."""
-    if "code" not in row and "status" not in row:
-        return ProtocolError(f"unexpected greeting: {reply_text(row)[:200]!r}")
+    protocol = Stage(row["stage"]).protocol
+    other = "code" if protocol == "imap" else "status"  # the other protocol's reply
+    if ("code" not in row and "status" not in row) or other in row:
+        line = f"{row.get('code', row.get('status', ''))} {reply_text(row)}".strip()
+        return ProtocolError(f"unexpected greeting: {line[:200]!r}")
     command: Optional[str] = row["command"]
     if command == "CONNECT" and row["stage"] == "imap_connect":
         command = None

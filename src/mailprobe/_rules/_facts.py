@@ -68,6 +68,14 @@ _BLOCKLIST = re.compile(
     r"listed (?:in|on|at|by)|\bon our block|poor reputation|\breputation\b",
     re.I,
 )
+# A block is about the app's address only when the words point at the client: its IP,
+# host, connection, a DNS blocklist or reverse DNS (not "the account may be blacklisted").
+_CLIENT_ADDRESS = re.compile(
+    r"\bIP\b|\bclient\b|\bhost\b|\d{1,3}(?:\.\d{1,3}){3}|spamhaus|spamcop|barracuda|sorbs|"
+    r"\bRBL\b|DNSBL|reverse|\bPTR\b|rDNS|reputation|dynamic|residential|dial-?up|connection|"
+    r"your (?:server|network|address)|blocked using|listed (?:in|on|at)|IP被|黑名单",
+    re.I,
+)
 _REVERSE_DNS = re.compile(
     r"reverse (?:dns|host ?name|lookup)|\bPTR\b|\brDNS\b|cannot find your (?:reverse )?host"
     r"|x\.7\.25|[45]\.7\.25",
@@ -306,6 +314,9 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "oauth_scope_missing": lambda f: _oauth_status(f) in ("403", "insufficient_scope"),
     "offers_logindisabled": lambda f: any(c.upper() == "LOGINDISABLED" for c in f.capabilities),
     "not_permanent_reply": lambda f: not (f.code is not None and f.code >= 500),
+    "words_about_client_address": lambda f: bool(_CLIENT_ADDRESS.search(f.text)),
+    "not_transient_reply": lambda f: not (f.code is not None and 400 <= f.code < 500),
+    "reply_bad": lambda f: f.status == "BAD",
     "reply_no": lambda f: f.status == "NO",
     "reply_bye": lambda f: f.status == "BYE",
     "no_server_words": lambda f: not server_words(f.text),
