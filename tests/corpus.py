@@ -109,7 +109,7 @@ def probe_row(row: dict[str, Any]) -> mailprobe.ProbeResult:
         overrides["email"] = context["email"]
     if context.get("login"):
         overrides["username"] = context["login"]
-    if context.get("oauth2"):
+    if context.get("oauth2") or context.get("auth") in ("XOAUTH2", "OAUTHBEARER"):
         overrides.update(password=None, oauth2_token="ya29.corpus-token")
     settings = scripted_settings(**overrides)
     script: dict[str, Any] = {slot(row): reply_error(row)}

@@ -69,7 +69,7 @@ def test_reply(row: dict[str, Any]) -> None:
     assert diagnosis.cause in accepted, (diagnosis.evidence, row["text" if "text" in row else "id"])
     assert diagnosis.category.value == row["category"]
     assert diagnosis.summary and "{" not in diagnosis.summary
-    assert all("{" not in hint for hint in diagnosis.hints)
+    assert diagnosis.hints and all("{" not in hint for hint in diagnosis.hints)
     assert diagnosis.evidence is not None
 
 

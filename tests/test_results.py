@@ -67,7 +67,7 @@ def test_each_stage_has_its_own_typed_details() -> None:
     assert connect.security is mailprobe.Security.TLS
     assert "IDLE" in connect.capabilities
     login = result.stage(Stage.SMTP_LOGIN).details
-    assert isinstance(login, LoginDetails) and login.method == "PLAIN"
+    assert isinstance(login, LoginDetails) and login.method == "AUTH PLAIN"
     validate = result.stage(Stage.IMAP_VALIDATE).details
     assert isinstance(validate, ValidateDetails)
     assert validate.sent_folder == "Sent" and validate.missing == ()

@@ -272,13 +272,13 @@ class _SmtpConnection(_Connection):
 
     def login(self, username: str, password: str) -> str:
         result: str = self._transport._step(
-            "smtp_login", self._deadline, "PLAIN", username=username, password_sent=bool(password)
+            "smtp_login", self._deadline, "AUTH PLAIN", username=username, password_sent=bool(password)
         )
         return result
 
     def login_oauth2(self, username: str, token: str) -> str:
         result: str = self._transport._step(
-            "smtp_login", self._deadline, "XOAUTH2", username=username, token_sent=bool(token)
+            "smtp_login", self._deadline, "AUTH XOAUTH2", username=username, token_sent=bool(token)
         )
         return result
 

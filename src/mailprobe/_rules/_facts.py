@@ -61,6 +61,7 @@ _TRACE = re.compile(
     re.I,
 )
 _SPACES = re.compile(r"\s+")
+_ALREADY_TLS = re.compile(r"(?:TLS|SSL) (?:is )?already|already (?:using|in) (?:TLS|SSL)", re.I)
 _WORDS_LIMIT = 200
 
 _BLOCKLIST = re.compile(
@@ -126,6 +127,8 @@ def expected_security(f: Failure) -> Optional[Security]:
     answered = getattr(error, "other_mode_answered", None)
     if isinstance(answered, Security):
         return answered
+    if isinstance(error, ReplyError) and f.command == "STARTTLS" and _ALREADY_TLS.search(f.text):
+        return Security.TLS  # STARTTLS on a connection that is encrypted from the start
     if isinstance(error, TLSError) and error.reason == "wrong_version":
         # A TLS handshake met plain text: the port starts unencrypted.
         return Security.STARTTLS if f.security is Security.TLS else None
@@ -294,9 +297,14 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "timeout_connecting": _timeout_during("connecting", "resolving"),
     "timeout_greeting": _timeout_during("greeting", "TLS"),
     "timeout_later": _is_timeout_later,
-    "starttls_refused": lambda f: (
-        isinstance(f.error, StartTLSError) and f.error.reason == "refused"
+    "starttls_refused_busy": lambda f: (
+        (isinstance(f.error, StartTLSError) and f.error.reason == "refused")
+        or (f.command == "STARTTLS" and (f.code or 0) // 100 == 4)
     ),
+    "starttls_refused_command": lambda f: (
+        isinstance(f.error, ReplyError) and f.command == "STARTTLS" and (f.code or 0) // 100 != 4
+    ),
+    "timeout_reported": lambda f: isinstance(f.error, ReplyError),
     "starttls_not_offered": lambda f: (
         isinstance(f.error, StartTLSError) and f.error.reason != "refused"
     ),
