@@ -336,3 +336,19 @@ def test_the_generated_catalogue_lists_every_cause_rule_and_code() -> None:
     for table in code_tables():
         for code in table.entries:
             assert f"| `{code}` |" in text, code
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        ("Ungültige Anmeldung für Jörg".encode("latin-1"), "Ungültige Anmeldung für Jörg"),
+        ("Zugang verweigert: ä".encode("latin-1"), "Zugang verweigert: ä"),
+        ("请使用授权码登录".encode("gbk"), "请使用授权码登录"),
+        ("smart ’quotes’".encode("cp1252"), "smart ’quotes’"),
+        ("cut in the middle: €".encode()[:-1], "cut in the middle: \ufffd"),
+        ("übel: ä".encode()[:-1], "übel: \ufffd"),
+        (b"plain ascii", "plain ascii"),
+    ],
+)
+def test_replies_decode_whatever_their_encoding(raw: bytes, text: str) -> None:
+    assert decode_reply(raw) == text

@@ -34,17 +34,22 @@ def decode_reply(raw: bytes) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    # A UTF-8 reply cut in the middle of a character (a server's line limit).
+    for cut in (1, 2, 3):
+        tail = raw[-cut:]
+        if not (0xC2 <= tail[0] <= 0xF4 and all(0x80 <= b <= 0xBF for b in tail[1:])):
+            continue  # not the start of a UTF-8 sequence: a Latin-1 letter, say
+        if cut == 1 and not _UTF8_SEQUENCE.search(raw[:-1]):
+            continue  # a lone high byte after plain ASCII reads as Latin-1 ("...: ä")
+        try:
+            return raw[:-cut].decode("utf-8") + "\ufffd"
+        except UnicodeDecodeError:
+            continue
     if _paired_high_bytes(raw) >= 0.8:
         try:
             return raw.decode("gb18030")
         except UnicodeDecodeError:
             pass
-    # A UTF-8 reply cut in the middle of a character (a server's line limit).
-    for cut in (1, 2, 3):
-        try:
-            return raw[:-cut].decode("utf-8") + "\ufffd"
-        except UnicodeDecodeError:
-            continue
     # UTF-8 with a stray byte somewhere: it still has well-formed multi-byte sequences.
     if _UTF8_SEQUENCE.search(raw):
         return raw.decode("utf-8", "replace")
