@@ -344,7 +344,7 @@ def test_the_generated_catalogue_lists_every_cause_rule_and_code() -> None:
         ("Ungültige Anmeldung für Jörg".encode("latin-1"), "Ungültige Anmeldung für Jörg"),
         ("Zugang verweigert: ä".encode("latin-1"), "Zugang verweigert: ä"),
         ("请使用授权码登录".encode("gbk"), "请使用授权码登录"),
-        ("smart ’quotes’".encode("cp1252"), "smart ’quotes’"),
+        ("smart \u2019quotes\u2019".encode("cp1252"), "smart \u2019quotes\u2019"),
         ("cut in the middle: €".encode()[:-1], "cut in the middle: \ufffd"),
         ("übel: ä".encode()[:-1], "übel: \ufffd"),
         (b"plain ascii", "plain ascii"),

@@ -71,6 +71,7 @@ _TLS: dict[str, JSONValue] = {
     "certificate": {"subject": "commonName=scripted.test", "sha256": "00" * 32},
 }
 
+
 @attrs.frozen(kw_only=True)
 class Call:
     """One operation the probe asked for. ``args`` never holds a password."""
@@ -272,7 +273,11 @@ class _SmtpConnection(_Connection):
 
     def login(self, username: str, password: str) -> str:
         result: str = self._transport._step(
-            "smtp_login", self._deadline, "AUTH PLAIN", username=username, password_sent=bool(password)
+            "smtp_login",
+            self._deadline,
+            "AUTH PLAIN",
+            username=username,
+            password_sent=bool(password),
         )
         return result
 
