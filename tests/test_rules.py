@@ -389,7 +389,7 @@ def test_login_name_form_advice() -> None:
     local = diagnosis_of(AUTH_FAILED, username="alice")
     assert any("full email address (alice@example.com)" in h for h in local.hints)
     full = diagnosis_of(AUTH_FAILED)
-    assert any("expect only alice or a separate user name" in h for h in full.hints)
+    assert any("expect only the part before the @ (alice)" in h for h in full.hints)
 
 
 def test_spaces_in_an_app_password_are_pointed_out() -> None:
@@ -491,7 +491,9 @@ def test_temporary_is_decided_by_the_situation() -> None:
             port=1993,
         )
     )
-    assert (connecting.cause, connecting.temporary) == ("timeout", False)
+    # A server that does not answer at all may be down: retrying may work as is.
+    assert (connecting.cause, connecting.temporary) == ("timeout", True)
+    assert any("the server may be down" in h for h in connecting.hints)
     assert (greeting.cause, greeting.temporary) == ("timeout", True)
     assert any("Try again in a few minutes" in h for h in greeting.hints)
     reset = diagnosis_of(Row(I_LOGIN, DisconnectedError("connection lost"), C.UNAUTHORIZED, ""))
@@ -508,7 +510,9 @@ def test_auth_required_after_a_successful_login_says_so() -> None:
     )
     diagnosis = diagnosis_of(row)
     assert diagnosis.cause == "auth_required"
-    assert diagnosis.summary.startswith("The server accepted the sign-in but still refused")
+    assert diagnosis.summary.startswith(
+        "smtp.example.com accepted your sign-in, but then refused to send"
+    )
     assert any("Port 25 is often only for mail between servers" in h for h in diagnosis.hints)
 
 
@@ -527,3 +531,48 @@ def test_tls_demanded_anywhere_is_a_settings_problem() -> None:
             "starttls_required",
             C.SMTP_SETTINGS_INCORRECT,
         )
+
+
+def test_starttls_asked_of_the_tls_port_is_a_mode_mismatch_not_a_missing_starttls() -> None:
+    for error in (
+        StartTLSError("the IMAP server does not offer STARTTLS"),
+        ReplyError.imap("BAD", "Unknown command", command="STARTTLS"),
+    ):
+        row = Row(I_CONNECT, error, C.UNAUTHORIZED, "", port=993, security=Security.STARTTLS)
+        diagnosis = diagnosis_of(row)
+        assert diagnosis.cause == "tls_mode_mismatch"
+        assert diagnosis.summary.startswith(
+            "Port 993 expects TLS, but the security setting is STARTTLS"
+        )
+
+
+def test_no_advice_repeats_what_was_typed() -> None:
+    # TLS on 993 is the usual pair: whatever failed, no hint may recommend it back.
+    row = Row(
+        I_CONNECT,
+        ReplyError.imap("NO", "TLS already started", command="STARTTLS"),
+        C.UNAUTHORIZED,
+        "",
+    )
+    diagnosis = diagnosis_of(
+        row, imap=ServerSettings(host="imap.example.com", port=993, security=Security.TLS)
+    )
+    assert not any(
+        "Choose TLS as the security setting and keep port 993" in h for h in diagnosis.hints
+    )
+    assert "expects TLS, but the security setting is TLS" not in diagnosis.summary
+
+
+def test_try_again_only_where_retrying_may_work() -> None:
+    import itertools
+
+    from . import corpus
+
+    rows = [r for r in itertools.islice(corpus.load(), 0, None) if not r.get("excluded")]
+    for row in rows:
+        diagnosis = corpus.probe_row(row).stage(Stage(row["stage"])).diagnosis
+        assert diagnosis is not None
+        says_retry = any(
+            h.startswith(("Try again", "Run the check again")) for h in diagnosis.hints
+        )
+        assert not says_retry or diagnosis.temporary, (row["id"], diagnosis.hints)

@@ -205,18 +205,22 @@ def _provider_steps(cause: str, failure: Failure) -> list[tuple[Message, str]]:
     ]
 
 
-def _hints(cause: Cause, failure: Failure, values: Mapping[str, str]) -> list[tuple[Message, str]]:
+def _hints(
+    cause: Cause, failure: Failure, values: Mapping[str, str], temporary: bool
+) -> list[tuple[Message, str]]:
     steps = _provider_steps(cause.id, failure)
     replace = bool(steps)
     out: list[tuple[Message, str]] = []
     for choice in cause.hints:
+        if not choice.applies(failure):
+            continue
         if replace and not choice.keep:
             # The provider's own steps replace the generic ones, where the first stood.
             out.extend(steps)
             steps = []
             continue
-        if not choice.applies(failure):
-            continue
+        if choice.id.startswith("shared.retry") and not temporary:
+            continue  # "try again" only where retrying may work
         made = _message(choice.id, values)
         if made is not None:
             out.append(made)
@@ -252,7 +256,10 @@ def _links(cause: Cause, failure: Failure) -> tuple[str, ...]:
         if "setup" in cause.links and provider.setup_url:
             links.append(provider.setup_url)
     links.extend(url.rstrip(".,;") for url in _URL.findall(failure.text))
-    return tuple(dict.fromkeys(links))[:5]
+    unique: dict[str, str] = {}
+    for link in links:  # one link per page, whether http or https
+        unique.setdefault(link.split("://", 1)[-1].rstrip("/"), link)
+    return tuple(unique.values())[:5]
 
 
 def diagnose(
@@ -275,7 +282,8 @@ def diagnose(
     else:
         chosen = ErrorCategory(category)
     summary_message, summary = _summary(entry, failure, values)
-    hints = _hints(entry, failure, values)
+    temporary = entry.is_temporary(failure)
+    hints = _hints(entry, failure, values, temporary)
     return Diagnosis(
         category=chosen,
         cause=cause,
@@ -284,7 +292,7 @@ def diagnose(
         hints=tuple(text for _m, text in hints),
         hint_messages=tuple(m for m, _t in hints),
         links=_links(entry, failure),
-        temporary=entry.is_temporary(failure),
+        temporary=temporary,
         provider=failure.provider.id if failure.provider else None,
         evidence=(
             Evidence(rule_id=evidence[0], matched=evidence[1], source=evidence[2])

@@ -61,6 +61,13 @@ _TRACE = re.compile(
     re.I,
 )
 _SPACES = re.compile(r"\s+")
+_SENTENCE_END = re.compile(r"(?<=[a-z0-9)\]])[.!?](?:\s+|$)")
+_LEFTOVER = re.compile(
+    r"\b(?:for more (?:information|details|help)|learn more|more information)\b[^.]*?(?:\b(?:at|see|visit|go to)\b)?\s*[.:]?|"
+    r"\b(?:please )?(?:see|visit|go to|refer to)\s*(?:[.:]|$)",
+    re.I,
+)
+_BANNER = re.compile(r"\bE?SMTP\b.{0,40}$|^\S+\s+E?SMTP\b", re.I)
 _ALREADY_TLS = re.compile(r"(?:TLS|SSL) (?:is )?already|already (?:using|in) (?:TLS|SSL)", re.I)
 _WORDS_LIMIT = 200
 
@@ -110,11 +117,17 @@ def server_words(text: str) -> str:
     words = _URL.sub("", words)
     words = _TRACE.sub("", words)
     words = _INNER_ENHANCED.sub("", words)
+    words = _LEFTOVER.sub("", words)
     words = _SPACES.sub(" ", words).strip(" -:;,.")
+    if _BANNER.search(words):
+        return ""  # a greeting banner ("mx.example.com ESMTP ready") tells the person nothing
+    sentence = _SENTENCE_END.split(words, maxsplit=1)[0]
+    if len(sentence.split()) >= 3:
+        words = sentence  # the first sentence carries the reason; the rest is detail
     if len(words) > _WORDS_LIMIT:
         words = words[:_WORDS_LIMIT].rsplit(" ", 1)[0] + "..."
-    # A reply of only codes and punctuation says nothing worth quoting.
-    return words if sum(ch.isalpha() for ch in words) >= 4 else ""
+    # A reply of a word or two ("Rejected") says nothing the summary does not.
+    return words if len(words.split()) >= 3 and sum(ch.isalpha() for ch in words) >= 8 else ""
 
 
 def _mode(security: Security) -> str:
@@ -127,6 +140,15 @@ def expected_security(f: Failure) -> Optional[Security]:
     answered = getattr(error, "other_mode_answered", None)
     if isinstance(answered, Security):
         return answered
+    starttls_failed = isinstance(error, StartTLSError) or (
+        isinstance(error, ReplyError) and f.command == "STARTTLS"
+    )
+    if (
+        starttls_failed
+        and f.security is Security.STARTTLS
+        and f.port == USUAL_PORTS[f.protocol][Security.TLS]
+    ):
+        return Security.TLS  # STARTTLS asked of the implicit-TLS port
     if isinstance(error, ReplyError) and f.command == "STARTTLS" and _ALREADY_TLS.search(f.text):
         return Security.TLS  # STARTTLS on a connection that is encrypted from the start
     if isinstance(error, TLSError) and error.reason == "wrong_version":
@@ -264,6 +286,21 @@ def _oauth_status(f: Failure) -> str:
     return _challenge_field(f.challenge, "status")
 
 
+_SENDING_SERVICE = re.compile(
+    r"amazonaws\.com|sendgrid|mailgun|postmarkapp|brevo|sendinblue|sparkpost|mailjet|smtp2go|"
+    r"socketlabs|mandrillapp|elasticemail|resend\.com|zeptomail|mailersend|sendpulse|smtp\.com$",
+    re.I,
+)
+# Servers that receive mail for a domain (MX hosts), not submission servers.
+_RECEIVING_HOST = re.compile(
+    r"^(?:mx\d*|aspmx\d*|alt\d+\.aspmx|smtpin\d*|[\w-]*-smtpin|mxa|mxb|inbound\d*|mail-in\d*|in\d*)[.-]|"
+    r"\.mail\.protection\.outlook\.com$|^mx\.|\.mx\.",
+    re.I,
+)
+_NOT_ALLOWED = re.compile(r"not allowed|not permitted|policy|restricted|denied|external|outside", re.I)
+_FORMAT = re.compile(r"header|RFC ?5322|RFC ?2822|compliant|syntax|format|malformed|line ending", re.I)
+
+
 def _provider_app_passwords(kind: str) -> Callable[[Failure], bool]:
     return lambda f: f.provider is not None and f.provider.app_passwords == kind
 
@@ -325,6 +362,38 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "words_about_client_address": lambda f: bool(_CLIENT_ADDRESS.search(f.text)),
     "not_transient_reply": lambda f: not (f.code is not None and 400 <= f.code < 500),
     "reply_bad": lambda f: f.status == "BAD",
+    "expected_mode_differs": lambda f: (
+        (mode := expected_security(f)) is not None and mode is not f.security
+    ),
+    "expected_mode_unknown": lambda f: expected_security(f) in (None, f.security),
+    "server_reply": lambda f: isinstance(f.error, ReplyError),
+    "no_server_reply": lambda f: not isinstance(f.error, ReplyError),
+    "port_is_not_tls_port": lambda f: f.port != USUAL_PORTS[f.protocol][Security.TLS],
+    "starttls_on_tls_port": lambda f: (
+        f.security is Security.STARTTLS and f.port == USUAL_PORTS[f.protocol][Security.TLS]
+    ),
+    "login_stage": lambda f: f.stage in (Stage.IMAP_LOGIN, Stage.SMTP_LOGIN),
+    "smtp_stage": lambda f: f.protocol == "smtp",
+    "oauth_scope_named": lambda f: bool(_challenge_field(f.challenge, "scope")),
+    "no_oauth2": lambda f: not f.oauth2,
+    "host_receives_mail": lambda f: f.protocol == "smtp" and bool(_RECEIVING_HOST.search(f.host)),
+    "host_not_receiving": lambda f: not _RECEIVING_HOST.search(f.host),
+    "missing_imap_version": lambda f: (
+        isinstance(f.error, CapabilityError) and "IMAP4rev1" in f.error.missing
+    ),
+    "not_missing_imap_version": lambda f: not (
+        isinstance(f.error, CapabilityError) and "IMAP4rev1" in f.error.missing
+    ),
+    "sending_service": lambda f: bool(_SENDING_SERVICE.search(f.host)),
+    "not_sending_service": lambda f: not _SENDING_SERVICE.search(f.host),
+    "words_not_allowed": lambda f: bool(_NOT_ALLOWED.search(f.text)),
+    "words_about_format": lambda f: bool(_FORMAT.search(f.text)),
+    "not_words_about_format": lambda f: not _FORMAT.search(f.text),
+    "email_not_ascii": lambda f: not f.email.isascii(),
+    "email_is_ascii": lambda f: f.email.isascii(),
+    "not_provider_app_passwords_always": lambda f: not (
+        f.provider is not None and f.provider.app_passwords == "always"
+    ),
     "reply_no": lambda f: f.status == "NO",
     "reply_bye": lambda f: f.status == "BYE",
     "no_server_words": lambda f: not server_words(f.text),
