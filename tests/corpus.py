@@ -128,4 +128,5 @@ def outcomes(rows: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], str, 
             continue
         diagnosis = probe_row(row).stage(Stage(row["stage"])).diagnosis
         assert diagnosis is not None, row["id"]
+        assert diagnosis.summary and diagnosis.hints, row["id"]
         yield row, diagnosis.category.value, diagnosis.cause

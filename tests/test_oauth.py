@@ -146,7 +146,7 @@ def test_the_error_challenge_is_decoded_into_the_diagnosis(
         diagnosis = stage_result.diagnosis
         assert diagnosis is not None
         assert (diagnosis.category, diagnosis.cause) == (category, "oauth_token_invalid")
-        assert any("https://mail.google.com/" in hint for hint in diagnosis.hints)
+        assert any("allow the app access to your mail" in hint for hint in diagnosis.hints)
     assert TOKEN not in json.dumps(result.to_dict())
 
 

@@ -111,11 +111,12 @@ def test_default_registry_is_fresh_every_time() -> None:
 def test_the_fallback_answers_when_no_rule_does() -> None:
     empty = RuleRegistry()
     for stage in Stage:
-        diagnosis = empty.classify(failure(stage=stage, text="something odd", code=451))
+        odd = failure(stage=stage, text="something odd happened here", code=451)
+        diagnosis = empty.classify(odd)
         assert diagnosis.cause == "unknown"
         assert diagnosis.rule_id == f"fallback.{stage.value}"
         assert diagnosis.category is ErrorCategory.for_stage(stage)
-        assert "something odd" in diagnosis.summary
+        assert "something odd happened here" in diagnosis.summary
 
 
 def test_a_broken_rule_is_skipped_and_logged(caplog: pytest.LogCaptureFixture) -> None:

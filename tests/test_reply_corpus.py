@@ -79,7 +79,7 @@ def test_held_out_replies() -> None:
         pytest.skip("no held-out slice in this checkout")
     rows = [r for r in HOLDOUT if not r.get("excluded")]
     category = cause = 0
-    for row, got_category, got_cause in corpus.outcomes(rows):
+    for row, got_category, got_cause in corpus.outcomes(rows):  # each has hints (asserted there)
         category += got_category == row["category"]
         cause += got_cause in {row["cause"], *row.get("also", ())}
     share = len(rows)

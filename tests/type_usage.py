@@ -274,8 +274,14 @@ rebuilt: ProbeResult = ProbeResult.from_dict(typed.to_dict())
 message: Message = Message(id="warning.custom", params={"a": "b"})
 
 form_settings: InboxSettings = InboxSettings.from_form(
-    {"email": "a@example.com", "password": "pw", "imap_host": "imap.example.com",
-     "imap_port": "993", "smtp_host": "smtp.example.com", "smtp_security": "ssl"}
+    {
+        "email": "a@example.com",
+        "password": "pw",
+        "imap_host": "imap.example.com",
+        "imap_port": "993",
+        "smtp_host": "smtp.example.com",
+        "smtp_security": "ssl",
+    }
 )
 try:
     InboxSettings.from_form({})

@@ -225,6 +225,10 @@ def _hints(
         if made is not None:
             out.append(made)
     out.extend(steps)  # every hint was kept: the provider's steps go last
+    if not out:  # every diagnosis gives at least one step
+        made = _message("shared.contact_support", values)
+        if made is not None:
+            out.append(made)
     seen: set[str] = set()
     unique = []
     for message, text in out:

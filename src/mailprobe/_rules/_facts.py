@@ -63,7 +63,8 @@ _TRACE = re.compile(
 _SPACES = re.compile(r"\s+")
 _SENTENCE_END = re.compile(r"(?<=[a-z0-9)\]])[.!?](?:\s+|$)")
 _LEFTOVER = re.compile(
-    r"\b(?:for more (?:information|details|help)|learn more|more information)\b[^.]*?(?:\b(?:at|see|visit|go to)\b)?\s*[.:]?|"
+    r"\b(?:for more (?:information|details|help)|learn more|more information)\b"
+    r"[^.]*?(?:\b(?:at|see|visit|go to)\b)?\s*[.:]?|"
     r"\b(?:please )?(?:see|visit|go to|refer to)\s*(?:[.:]|$)",
     re.I,
 )
@@ -297,8 +298,12 @@ _RECEIVING_HOST = re.compile(
     r"\.mail\.protection\.outlook\.com$|^mx\.|\.mx\.",
     re.I,
 )
-_NOT_ALLOWED = re.compile(r"not allowed|not permitted|policy|restricted|denied|external|outside", re.I)
-_FORMAT = re.compile(r"header|RFC ?5322|RFC ?2822|compliant|syntax|format|malformed|line ending", re.I)
+_NOT_ALLOWED = re.compile(
+    r"not allowed|not permitted|policy|restricted|denied|external|outside", re.I
+)
+_FORMAT = re.compile(
+    r"header|RFC ?5322|RFC ?2822|compliant|syntax|format|malformed|line ending", re.I
+)
 
 
 def _provider_app_passwords(kind: str) -> Callable[[Failure], bool]:
@@ -350,6 +355,7 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "not_capacity_stage": lambda f: f.stage is not Stage.CAPACITY,
     "validate_stage": lambda f: f.stage is Stage.IMAP_VALIDATE,
     "send_stage": lambda f: f.stage is Stage.TEST_EMAIL,
+    "not_send_stage": lambda f: f.stage is not Stage.TEST_EMAIL,
     "words_blocklist": lambda f: bool(_BLOCKLIST.search(f.text)),
     "words_reverse_dns": lambda f: bool(_REVERSE_DNS.search(f.text)),
     "words_other_block": lambda f: not (_BLOCKLIST.search(f.text) or _REVERSE_DNS.search(f.text)),
@@ -381,8 +387,8 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "missing_imap_version": lambda f: (
         isinstance(f.error, CapabilityError) and "IMAP4rev1" in f.error.missing
     ),
-    "not_missing_imap_version": lambda f: not (
-        isinstance(f.error, CapabilityError) and "IMAP4rev1" in f.error.missing
+    "not_missing_imap_version": lambda f: (
+        not (isinstance(f.error, CapabilityError) and "IMAP4rev1" in f.error.missing)
     ),
     "sending_service": lambda f: bool(_SENDING_SERVICE.search(f.host)),
     "not_sending_service": lambda f: not _SENDING_SERVICE.search(f.host),
@@ -391,8 +397,8 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "not_words_about_format": lambda f: not _FORMAT.search(f.text),
     "email_not_ascii": lambda f: not f.email.isascii(),
     "email_is_ascii": lambda f: f.email.isascii(),
-    "not_provider_app_passwords_always": lambda f: not (
-        f.provider is not None and f.provider.app_passwords == "always"
+    "not_provider_app_passwords_always": lambda f: (
+        not (f.provider is not None and f.provider.app_passwords == "always")
     ),
     "reply_no": lambda f: f.status == "NO",
     "reply_bye": lambda f: f.status == "BYE",
