@@ -26,6 +26,7 @@ from mailprobe import (
     ReplyError,
     Security,
     ServerSettings,
+    SettingsError,
     Stage,
 )
 from mailprobe._decode import decode_reply
@@ -41,6 +42,14 @@ _SLOTS = {
     "smtp_connect": "smtp_connect",
     "smtp_login": "smtp_login",
     "test_email": "smtp_send",
+}
+_SECURITY = {
+    "tls": Security.TLS,
+    "ssl": Security.TLS,
+    "ssl/tls": Security.TLS,
+    "starttls": Security.STARTTLS,
+    "none": Security.NONE,
+    "plain": Security.NONE,
 }
 _VALIDATE_SLOTS = {"CAPABILITY": "imap_capabilities", "LIST": "imap_list"}
 
@@ -98,12 +107,16 @@ def probe_row(row: dict[str, Any]) -> mailprobe.ProbeResult:
         "imap": ("imap.example.com", 993),
         "smtp": ("smtp.example.com", 587),
     }[protocol]
-    security = context.get("security")
-    server = ServerSettings(
-        host=row.get("host") or default_host,
-        port=int(context.get("port", default_port)),
-        security=Security(security) if security else None,
-    )
+    security = _SECURITY.get(str(context.get("security", "")).lower())
+    host = row.get("host") or default_host
+    try:
+        server = ServerSettings(
+            host=host, port=int(context.get("port", default_port)), security=security
+        )
+    except SettingsError:  # a placeholder such as "<tenant>.mail.protection.outlook.com"
+        server = ServerSettings(
+            host=default_host, port=int(context.get("port", default_port)), security=security
+        )
     overrides: dict[str, Any] = {protocol: server}
     if context.get("email"):
         overrides["email"] = context["email"]

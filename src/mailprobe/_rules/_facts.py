@@ -69,7 +69,9 @@ _LEFTOVER = re.compile(
     re.I,
 )
 _BANNER = re.compile(r"\bE?SMTP\b.{0,40}$|^\S+\s+E?SMTP\b", re.I)
-_ALREADY_TLS = re.compile(r"(?:TLS|SSL) (?:is )?already|already (?:using|in) (?:TLS|SSL)", re.I)
+_ALREADY_TLS = re.compile(
+    r"(?:TLS|SSL) (?:is )?already|already (?:using|in) (?:TLS|SSL)|already .{0,25}STARTTLS", re.I
+)
 _WORDS_LIMIT = 200
 
 _BLOCKLIST = re.compile(
@@ -82,7 +84,7 @@ _BLOCKLIST = re.compile(
 _CLIENT_ADDRESS = re.compile(
     r"\bIP\b|\bclient\b|\bhost\b|\d{1,3}(?:\.\d{1,3}){3}|spamhaus|spamcop|barracuda|sorbs|"
     r"\bRBL\b|DNSBL|reverse|\bPTR\b|rDNS|reputation|dynamic|residential|dial-?up|connection|"
-    r"your (?:server|network|address)|blocked using|listed (?:in|on|at)|IP被|黑名单",
+    r"your (?:server|network|address)|blocked using|listed (?:in|on|at)|IP被|黑名单|intrusion prevention",
     re.I,
 )
 _REVERSE_DNS = re.compile(
