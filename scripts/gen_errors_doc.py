@@ -16,7 +16,7 @@ from typing import Any
 from mailprobe import ErrorCategory, Stage, default_providers
 from mailprobe._rules._advice import Choice, causes, english
 from mailprobe._rules._facts import STAGE_GROUPS
-from mailprobe._rules._table import CodeTable, DataRule, code_tables, data_rules
+from mailprobe._rules._table import MATCHER_KEYS, CodeTable, DataRule, code_tables, data_rules
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "errors.md"
 
@@ -49,20 +49,8 @@ def _stages(stages: Any) -> str:
 def _matchers(rule: DataRule, rows: dict[str, dict[str, Any]]) -> str:
     row = rows[rule.id]
     parts = []
-    for key in (
-        "protocol",
-        "commands",
-        "codes",
-        "code_class",
-        "enhanced",
-        "response_codes",
-        "errors",
-        "reasons",
-        "missing",
-        "providers",
-        "if",
-    ):
-        if key in row:
+    for key in MATCHER_KEYS:
+        if key in row and key not in ("text", "unless"):
             value = row[key]
             shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
             parts.append(f"{key}: {shown}")

@@ -58,12 +58,8 @@ ERROR_KINDS: dict[str, type[BaseException]] = {
     "connection_limit": ConnectionLimitError,
 }
 
-_KEYS = {
-    "id",
-    "cause",
-    "priority",
-    "source",
-    "stages",
+#: The criteria a rule row may give, in the order the catalogue shows them.
+MATCHER_KEYS = (
     "protocol",
     "commands",
     "codes",
@@ -77,8 +73,8 @@ _KEYS = {
     "text",
     "unless",
     "if",
-    "category",
-}
+)
+_KEYS = {"id", "cause", "priority", "source", "stages", "category", *MATCHER_KEYS}
 
 Evidence = dict[str, str]
 Matcher = Callable[[Failure], Optional[Evidence]]
