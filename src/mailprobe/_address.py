@@ -24,13 +24,15 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
-from email.headerregistry import Address
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import attrs
 import idna
 
 from ._errors import SettingsError
+
+if TYPE_CHECKING:
+    from email.headerregistry import Address
 
 _FORBIDDEN = re.compile(r"[\r\n\x00]")
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
@@ -116,6 +118,8 @@ class Mailbox:
 
     def header_address(self) -> Address:
         """A structured header address: the ``email`` package never parses the text."""
+        from email.headerregistry import Address  # noqa: PLC0415  (rarely needed)
+
         return Address(username=self.local, domain=self.ascii_domain)
 
     def __str__(self) -> str:
