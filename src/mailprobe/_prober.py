@@ -349,11 +349,28 @@ class Prober:
 
 _default: Optional[Prober] = None
 _default_lock = threading.Lock()
+#: One-off Probers of the module functions, by their app options (values by identity:
+#: the Prober would hold the very same objects), so that ``probe(s, ca_file=...)`` in a
+#: loop does not build its rules and TLS context again on every call.
+_others: dict[tuple[tuple[str, Any], ...], Prober] = {}
+_MAX_OTHERS = 8
+
+
+def _key(app: dict[str, Any]) -> Optional[tuple[tuple[str, Any], ...]]:
+    items = []
+    for name, value in sorted(app.items()):
+        if isinstance(value, (str, int, float, bool)):
+            items.append((name, (type(value), value)))
+        elif name in ("rules", "providers", "transport", "ssl_context"):
+            items.append((name, (object, id(value))))  # the Prober holds it: the id stays its
+        else:
+            return None  # checks, paths...: built afresh
+    return tuple(items)
 
 
 def _prober_for(options: dict[str, Any]) -> Prober:
     """The default ``Prober`` when the app options are all left at their defaults,
-    else a one-off ``Prober`` with them."""
+    else a ``Prober`` with them (the same one again for the same options)."""
     global _default  # noqa: PLW0603
     app = {
         key: value
@@ -362,7 +379,18 @@ def _prober_for(options: dict[str, Any]) -> Prober:
         and not (key == "checks" and value == ())
     }
     if app:
-        return Prober(**app)
+        key = _key(app)
+        if key is None:
+            return Prober(**app)
+        with _default_lock:
+            found = _others.get(key)
+        if found is None:
+            found = Prober(**app)  # raises for bad options: nothing is kept then
+            with _default_lock:
+                if len(_others) >= _MAX_OTHERS:
+                    _others.pop(next(iter(_others)))
+                found = _others.setdefault(key, found)
+        return found
     with _default_lock:
         if _default is None:
             _default = Prober()
