@@ -14,13 +14,13 @@ import os
 import ssl
 import threading
 from collections.abc import Iterable, Sequence
-from typing import Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 import attrs
 from typing_extensions import TypedDict, Unpack
 
 from ._batch import ResultHandler, positive, run_async, run_many
-from ._discovery._model import DEFAULT_ISPDB_URL, DiscoveredProbe, Discovery
+from ._discovery import DEFAULT_ISPDB_URL
 from ._errors import SettingsError
 from ._models import ProbeEvent, ProbeResult
 from ._providers import Providers, default_providers
@@ -33,6 +33,9 @@ from ._stages._optional import Check
 from ._tls import verifying_context
 from ._transports._base import Transport
 from ._transports._stdlib import StdlibTransport
+
+if TYPE_CHECKING:
+    from ._discovery._model import DiscoveredProbe, Discovery
 
 EventHandler = Callable[[ProbeEvent], None]
 
@@ -357,7 +360,7 @@ _MAX_OTHERS = 8
 
 
 def _key(app: dict[str, Any]) -> Optional[tuple[tuple[str, Any], ...]]:
-    items = []
+    items: list[tuple[str, Any]] = []
     for name, value in sorted(app.items()):
         if isinstance(value, (str, int, float, bool)):
             items.append((name, (type(value), value)))
