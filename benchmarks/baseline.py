@@ -16,7 +16,9 @@ from email.message import EmailMessage
 import certifi
 
 
-def _context(ca_file: str) -> ssl.SSLContext:
+def _context(ca_file: str, with_certifi: bool) -> ssl.SSLContext:
+    if not with_certifi:  # the same small CA file mailprobe is given, nothing else
+        return ssl.create_default_context(cafile=ca_file)
     context = ssl.create_default_context(cafile=certifi.where())
     context.load_verify_locations(cafile=ca_file)
     return context
@@ -32,9 +34,13 @@ def naive_probe(
     email: str,
     recipient: str,
     ca_file: str,
+    with_certifi: bool = False,
     timeout: float = 30.0,
 ) -> None:
-    imap = imaplib.IMAP4_SSL(host, imap_port, ssl_context=_context(ca_file), timeout=timeout)
+    """One check; ``with_certifi`` trusts certifi's bundle too, loaded per connection
+    as ``ssl.create_default_context(cafile=certifi.where())`` does."""
+    context = _context(ca_file, with_certifi)
+    imap = imaplib.IMAP4_SSL(host, imap_port, ssl_context=context, timeout=timeout)
     try:
         imap.login(login, password)
         imap.capability()
@@ -46,7 +52,7 @@ def naive_probe(
     smtp = smtplib.SMTP(host, smtp_port, timeout=timeout, local_hostname="localhost")
     try:
         smtp.ehlo()
-        smtp.starttls(context=_context(ca_file))
+        smtp.starttls(context=_context(ca_file, with_certifi))
         smtp.ehlo()
         smtp.login(login, password)
         message = EmailMessage()

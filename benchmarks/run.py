@@ -1,26 +1,34 @@
-"""Benchmarks: mailprobe against the naive stdlib sequence, on the real Dovecot and Postfix
-of the integration suite, through a proxy that adds latency like a distant server.
+"""Benchmarks: mailprobe against the naive stdlib script and against its peers, on the
+real Dovecot and Postfix of the integration suite, through a proxy that adds latency.
 
-    bash scripts/bench.sh            # or: .venv/bin/python benchmarks/run.py
+    bash scripts/bench.sh            # or: .venv/bin/python benchmarks/run.py [--rounds 3]
 
-Prints a Markdown table of the figures (they go into docs/performance.md).
+Every figure is a ratio of two measurements taken in the same round against the same
+servers; a round measures them all, and the table gives the median of the rounds with
+their spread (min-max). Peers: ImapFlow + Nodemailer on Node.js (benchmarks/peers/node,
+``npm install`` there) and aioimaplib + aiosmtplib on asyncio (the ``bench`` extra).
+Prints a Markdown table (it goes into docs/performance.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "benchmarks"
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(BENCH))
 
 from baseline import naive_probe  # noqa: E402
 from tests.mailservers import MailServers, free_port  # noqa: E402
@@ -28,11 +36,15 @@ from tests.mailservers import MailServers, free_port  # noqa: E402
 import mailprobe  # noqa: E402
 
 RECIPIENT = "bcc@app.example"
-# The least a probe can do on the wire, counted in round trips (TLS 1.3):
-# IMAP on 993: TCP, TLS, LOGIN (its OK carries the capabilities), EXAMINE+LIST together.
-# SMTP on 587: TCP, EHLO, STARTTLS, TLS, EHLO, AUTH PLAIN with its initial response,
-# MAIL+RCPT+DATA together (RFC 2920), the message.
-MINIMUM = {"imap": 4, "smtp": 8}
+NODE_DIR = BENCH / "peers" / "node"
+COLD = """
+import sys, json, mailprobe
+c = json.loads(sys.argv[1])
+s = mailprobe.InboxSettings(email=c["email"], password=c["password"],
+    imap=mailprobe.ServerSettings(host=c["host"], port=c["imap_port"], security="tls"),
+    smtp=mailprobe.ServerSettings(host=c["host"], port=c["smtp_port"], security="starttls"))
+assert mailprobe.probe(s, test_recipient=c["recipient"], ca_file=c["ca_file"]).ok
+"""
 
 
 def median_time(fn: Callable[[], object], runs: int) -> float:
@@ -45,6 +57,7 @@ def median_time(fn: Callable[[], object], runs: int) -> float:
 
 
 def cpu_per_call(fn: Callable[[], object], runs: int) -> float:
+    fn()
     gc.collect()
     started = time.process_time()
     for _ in range(runs):
@@ -52,15 +65,20 @@ def cpu_per_call(fn: Callable[[], object], runs: int) -> float:
     return (time.process_time() - started) / runs
 
 
-def import_time(runs: int = 9) -> float:
-    def once(code: str) -> float:
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True)
-        return time.perf_counter() - started
+def wall(command: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
 
-    bare = statistics.median(once("pass") for _ in range(runs))
-    full = statistics.median(once("import mailprobe") for _ in range(runs))
-    return full - bare
+
+def import_ratio(runs: int = 9) -> tuple[float, float]:
+    """Milliseconds of ``import mailprobe`` and of ``import imaplib, smtplib, ssl`` in a
+    fresh interpreter, each less an empty one."""
+    python = [sys.executable, "-c"]
+    bare = statistics.median(wall([*python, "pass"]) for _ in range(runs))
+    ours = statistics.median(wall([*python, "import mailprobe"]) for _ in range(runs))
+    trio = statistics.median(wall([*python, "import imaplib, smtplib, ssl"]) for _ in range(runs))
+    return (ours - bare) * 1000, (trio - bare) * 1000
 
 
 class Setup:
@@ -70,7 +88,7 @@ class Setup:
         self.proxy = subprocess.Popen(
             [
                 sys.executable,
-                str(ROOT / "benchmarks" / "delay_proxy.py"),
+                str(BENCH / "delay_proxy.py"),
                 "--delay",
                 str(delay),
                 f"{self.imap_proxy}:{servers.imaps_port}",
@@ -81,15 +99,20 @@ class Setup:
         )
         assert self.proxy.stdout is not None
         assert self.proxy.stdout.readline().strip() == "ready"
+        self.prober = mailprobe.Prober(ca_file=str(servers.ca_file), timeout=120)
 
     def close(self) -> None:
         self.proxy.kill()
         self.proxy.wait()
 
+    def ports(self, proxied: bool) -> tuple[int, int]:
+        if proxied:
+            return self.imap_proxy, self.smtp_proxy
+        return self.servers.imaps_port, self.servers.smtp_port
+
     def settings(self, user: str, proxied: bool) -> mailprobe.InboxSettings:
         account = self.servers.accounts[user]
-        imap_port = self.imap_proxy if proxied else self.servers.imaps_port
-        smtp_port = self.smtp_proxy if proxied else self.servers.smtp_port
+        imap_port, smtp_port = self.ports(proxied)
         return mailprobe.InboxSettings(
             email=account.email,
             password=account.password,
@@ -102,114 +125,218 @@ class Setup:
         )
 
     def probe(self, user: str, proxied: bool) -> mailprobe.ProbeResult:
-        result = mailprobe.probe(
-            self.settings(user, proxied),
-            test_recipient=RECIPIENT,
-            ca_file=str(self.servers.ca_file),
-            timeout=60,
-        )
+        result = self.prober.probe(self.settings(user, proxied), test_recipient=RECIPIENT)
         assert result.ok, result.to_dict()
         return result
 
-    def naive(self, user: str, proxied: bool) -> None:
+    def naive(self, user: str, proxied: bool, *, with_certifi: bool = False) -> None:
         account = self.servers.accounts[user]
+        imap_port, smtp_port = self.ports(proxied)
         naive_probe(
             host="127.0.0.1",
-            imap_port=self.imap_proxy if proxied else self.servers.imaps_port,
-            smtp_port=self.smtp_proxy if proxied else self.servers.smtp_port,
+            imap_port=imap_port,
+            smtp_port=smtp_port,
             login=account.login,
             password=account.password,
             email=account.email,
             recipient=RECIPIENT,
             ca_file=str(self.servers.ca_file),
+            with_certifi=with_certifi,
         )
+
+    def config(self, proxied: bool, users: Optional[list[str]] = None) -> str:
+        imap_port, smtp_port = self.ports(proxied)
+        alice = self.servers.accounts["alice"]
+        accounts = [self.servers.accounts[u] for u in users or []]
+        return json.dumps(
+            {
+                "host": "127.0.0.1",
+                "imap_port": imap_port,
+                "smtp_port": smtp_port,
+                "login": alice.login,
+                "password": alice.password,
+                "email": alice.email,
+                "recipient": RECIPIENT,
+                "ca_file": str(self.servers.ca_file),
+                "users": [[a.login, a.password, a.email] for a in accounts],
+            }
+        )
+
+
+def peer(command: list[str]) -> dict[str, float]:
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    figures: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    return figures
+
+
+def peers() -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    node = shutil.which("node")
+    if node and (NODE_DIR / "node_modules" / "imapflow").exists():
+        found["ImapFlow + Nodemailer"] = [node, str(NODE_DIR / "job.mjs")]
+    import importlib.util  # noqa: PLC0415
+
+    if all(importlib.util.find_spec(m) for m in ("aioimaplib", "aiosmtplib")):
+        found["aioimaplib + aiosmtplib"] = [sys.executable, str(BENCH / "peers" / "aio_job.py")]
+    return found
+
+
+def one_round(setup: Setup, args: argparse.Namespace) -> dict[str, float]:
+    f: dict[str, float] = {}
+    runs = args.runs
+    # Latency: one probe through the proxy.
+    f["latency ours s"] = median_time(lambda: setup.probe("alice", True), runs)
+    f["latency naive s"] = median_time(lambda: setup.naive("alice", True), runs)
+    # CPU per probe on loopback (this process: every thread's CPU counts).
+    f["cpu ours ms"] = 1000 * cpu_per_call(lambda: setup.probe("alice", False), runs * 4)
+    f["cpu naive ms"] = 1000 * cpu_per_call(lambda: setup.naive("alice", False), runs * 4)
+    f["cpu naive certifi ms"] = 1000 * cpu_per_call(
+        lambda: setup.naive("alice", False, with_certifi=True), runs * 4
+    )
+    # A batch through the proxy against the same probes one by one.
+    users = [f"user{n}" for n in range(args.batch)]
+    started = time.perf_counter()
+    for user in users:
+        setup.probe(user, True)
+    f["one by one s"] = time.perf_counter() - started
+    inboxes = [setup.settings(user, True) for user in users]
+    started = time.perf_counter()
+    results = setup.prober.probe_many(
+        inboxes, max_workers=args.workers, per_host_limit=args.per_host, test_recipient=RECIPIENT
+    )
+    f["batch ours s"] = time.perf_counter() - started
+    assert all(r.ok for r in results), [r.to_dict() for r in results if not r.ok][:1]
+    f["import ours ms"], f["import trio ms"] = import_ratio()
+    f["cold ours s"] = statistics.median(
+        wall([sys.executable, "-c", COLD, setup.config(False)]) for _ in range(3)
+    )
+    for name, command in peers().items():
+        f[f"latency {name} s"] = statistics.median(
+            peer([*command, "once", setup.config(True)])["seconds"] for _ in range(runs)
+        )
+        f[f"cpu {name} ms"] = 1000 * peer([*command, "cpu", str(runs * 4), setup.config(False)])[
+            "cpu_per_job"
+        ]
+        f[f"batch {name} s"] = peer(
+            [*command, "batch", str(args.batch), setup.config(True, users)]
+        )["seconds"]
+        f[f"cold {name} s"] = statistics.median(
+            wall([*command, "once", setup.config(False)]) for _ in range(3)
+        )
+    return f
+
+
+def scale(setup: Setup, args: argparse.Namespace) -> dict[str, float]:
+    users = [f"user{n}" for n in range(args.inboxes)]
+    config = json.loads(setup.config(False, users))
+    config["workers"] = args.workers
+    out = subprocess.run(
+        [sys.executable, str(BENCH / "scale.py"), json.dumps(config)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    figures: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    return figures
+
+
+def spread(values: list[float], fmt: str) -> str:
+    middle = statistics.median(values)
+    if len(values) < 2:
+        return format(middle, fmt)
+    return f"{format(middle, fmt)} ({format(min(values), fmt)}-{format(max(values), fmt)})"
+
+
+def table(rounds: list[dict[str, float]], scales: list[dict[str, float]], args: Any) -> None:
+    def ratio(a: str, b: str) -> list[float]:
+        return [r[a] / r[b] for r in rounds]
+
+    def col(key: str) -> list[float]:
+        return [r[key] for r in rounds]
+
+    rows = [
+        ("CPU per probe on loopback vs the naive script, same CA file (target <= 0.5)",
+         f"**{spread(ratio('cpu ours ms', 'cpu naive ms'), '.2f')}**; mailprobe "
+         f"{spread(col('cpu ours ms'), '.2f')} ms, naive {spread(col('cpu naive ms'), '.2f')} ms"),
+        ("CPU per probe vs the naive script loading certifi's bundle per connection",
+         f"**{spread(ratio('cpu ours ms', 'cpu naive certifi ms'), '.2f')}**; naive "
+         f"{spread(col('cpu naive certifi ms'), '.2f')} ms"),
+        (f"latency through the proxy ({args.delay * 1000:.0f} ms each way; target <= 0.45)",
+         f"**{spread(ratio('latency ours s', 'latency naive s'), '.2f')}**; mailprobe "
+         f"{spread(col('latency ours s'), '.3f')} s, "
+         f"naive {spread(col('latency naive s'), '.3f')} s"),
+        (f"{args.batch} probes, {args.workers} workers, per host {args.per_host}, through the "
+         "proxy, speed-up over one by one (target >= 16)",
+         f"**{spread(ratio('one by one s', 'batch ours s'), '.1f')}x**; "
+         f"{spread(col('batch ours s'), '.2f')} s vs {spread(col('one by one s'), '.2f')} s"),
+        ("import mailprobe vs import imaplib, smtplib, ssl (target <= 1.5)",
+         f"**{spread(ratio('import ours ms', 'import trio ms'), '.2f')}**; "
+         f"{spread(col('import ours ms'), '.0f')} ms vs {spread(col('import trio ms'), '.0f')} ms"),
+    ]
+    for name in peers():
+        for what, key, fmt, unit in (
+            ("latency (one job through the proxy)", "latency {} s", ".3f", "s"),
+            ("CPU per job on loopback", "cpu {} ms", ".2f", "ms"),
+            (f"batch wall time ({args.batch} jobs at once, through the proxy)", "batch {} s",
+             ".2f", "s"),
+            ("cold start (new process, one job on loopback)", "cold {} s", ".3f", "s"),
+        ):
+            ours_key = key.format("ours")
+            theirs_key = key.format(name)
+            rows.append(
+                (f"{name}: {what}, theirs / mailprobe (> 1: mailprobe ahead)",
+                 f"**{spread(ratio(theirs_key, ours_key), '.2f')}**; {name} "
+                 f"{spread(col(theirs_key), fmt)} {unit}, mailprobe {spread(col(ours_key), fmt)} "
+                 f"{unit}"),
+            )
+    if scales:
+        inboxes = scales[0]["inboxes"]
+        per = [(s["peak_rss_mb"] - s["rss_before_mb"]) * 1024 / inboxes for s in scales]
+        rows += [
+            (f"probe_many over {inboxes:.0f} inboxes on loopback ({args.workers} workers, "
+             "collect=False): peak RSS of the process",
+             f"{spread([s['peak_rss_mb'] for s in scales], '.0f')} MB (before the batch "
+             f"{spread([s['rss_before_mb'] for s in scales], '.0f')} MB); "
+             f"{spread(per, '.1f')} KB per inbox; "
+             f"{spread([s['seconds'] for s in scales], '.1f')} s"),
+            ("... peak thread count of the process",
+             f"{spread([s['peak_threads'] for s in scales], '.0f')} "
+             f"(2 x {args.workers} leg workers, the deadline clock, the main thread)"),
+        ]
+    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, {len(rounds)} rounds\n")
+    print("| measure | result: median of the rounds (min-max) |\n| --- | --- |")
+    for name, value in rows:
+        print(f"| {name} | {value} |")
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--delay", type=float, default=0.025, help="one-way delay (s)")
-    parser.add_argument("--runs", type=int, default=7, help="runs per wall-time figure")
-    parser.add_argument("--inboxes", type=int, default=100, help="inboxes for probe_many")
+    parser.add_argument("--runs", type=int, default=5, help="runs per figure in a round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=40, help="probes in the batch figure")
     parser.add_argument("--workers", type=int, default=32)
     parser.add_argument("--per-host", type=int, default=32)
+    parser.add_argument("--inboxes", type=int, default=1000, help="inboxes in the scale run")
     args = parser.parse_args(argv)
 
-    servers = MailServers.create(extra_users=args.inboxes)
+    servers = MailServers.create(extra_users=max(args.batch, args.inboxes))
     servers.start()
     setup = Setup(servers, args.delay)
-    rows: list[tuple[str, str]] = []
+    rounds: list[dict[str, float]] = []
+    scales: list[dict[str, float]] = []
     try:
         setup.probe("alice", True)  # warm up: TLS contexts, imports, server processes
         setup.naive("alice", True)
-
-        ours = median_time(lambda: setup.probe("alice", True), args.runs)
-        naive = median_time(lambda: setup.naive("alice", True), args.runs)
-        rows.append(
-            (
-                f"one probe through the proxy ({args.delay * 1000:.0f} ms each way)",
-                f"mailprobe {ours:.3f} s, baseline {naive:.3f} s, ratio **{ours / naive:.2f}**",
-            )
-        )
-
-        result = setup.probe("alice", True)
-        for leg, stages in (
-            ("imap", mailprobe.Stage.IMAP_CONNECT),
-            ("smtp", mailprobe.Stage.SMTP_CONNECT),
-        ):
-            trips = sum(
-                s.details.get("round_trips", 0)
-                for s in result.stages
-                if s.stage.protocol == stages.protocol
-            )
-            rows.append(
-                (f"round trips, {leg.upper()} leg", f"{trips} (protocol minimum {MINIMUM[leg]})")
-            )
-
-        cpu_ours = cpu_per_call(lambda: setup.probe("alice", False), args.runs * 3)
-        cpu_naive = cpu_per_call(lambda: setup.naive("alice", False), args.runs * 3)
-        rows.append(
-            (
-                "CPU per probe on loopback",
-                f"mailprobe {cpu_ours * 1000:.1f} ms, baseline {cpu_naive * 1000:.1f} ms, "
-                f"ratio **{cpu_ours / cpu_naive:.2f}**",
-            )
-        )
-
-        users = [f"user{n}" for n in range(args.inboxes)]
-        started = time.perf_counter()
-        for user in users:
-            setup.probe(user, True)
-        one_by_one = time.perf_counter() - started
-        inboxes = [setup.settings(user, True) for user in users]
-        started = time.perf_counter()
-        results = mailprobe.probe_many(
-            inboxes,
-            max_workers=args.workers,
-            per_host_limit=args.per_host,
-            test_recipient=RECIPIENT,
-            ca_file=str(servers.ca_file),
-            timeout=60,
-        )
-        batch = time.perf_counter() - started
-        failed = [r.to_dict() for r in results if not r.ok]
-        assert not failed, failed[:1]
-        rows.append(
-            (
-                f"{args.inboxes} inboxes, probe_many (workers {args.workers}, per host "
-                f"{args.per_host}) vs one by one",
-                f"{batch:.2f} s vs {one_by_one:.2f} s, speed-up **{one_by_one / batch:.1f}x**",
-            )
-        )
-
-        rows.append(("import time of mailprobe", f"{import_time() * 1000:.0f} ms"))
+        for number in range(args.rounds):
+            print(f"round {number + 1} of {args.rounds}...", file=sys.stderr)
+            rounds.append(one_round(setup, args))
+            if args.inboxes:
+                scales.append(scale(setup, args))
     finally:
         setup.close()
         servers.stop()
-
-    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores\n")
-    print("| measure | result |\n| --- | --- |")
-    for name, value in rows:
-        print(f"| {name} | {value} |")
+    table(rounds, scales, args)
     return 0
 
 

@@ -2,7 +2,8 @@
 # Install the mail servers the integration suite runs (needs root; idempotent). The
 # test fixtures and benchmarks start their own private instances on 127.0.0.1.
 #
-# - Dovecot and Postfix: installed from Debian as usual.
+# - Dovecot and Postfix: installed from Debian as usual; so is Redis, the broker of the
+#   task-queue recipe's test (the fixture starts its own redis-server on a free port).
 # - Exim 4 and Cyrus IMAP 3: Debian's exim4-daemon-light and cyrus-imapd conflict with
 #   the installed postfix and dovecot-imapd, so their packages are fetched with
 #   `apt-get download` and unpacked with `dpkg -x` into a private root
@@ -41,6 +42,7 @@ export DEBIAN_FRONTEND=noninteractive
 missing=()
 command -v dovecot >/dev/null 2>&1 || missing+=(dovecot-imapd dovecot-lmtpd)
 [ -x /usr/lib/postfix/sbin/master ] || missing+=(postfix)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 for lib in "${libraries[@]}"; do
   dpkg-query -W -f='${Status}' "$lib" 2>/dev/null | grep -q "install ok installed" || missing+=("$lib")
 done

@@ -14,6 +14,8 @@ if not result.ok:
 """
 
 import logging as _logging
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
 
 from ._deadline import Deadline
 from ._details import (
@@ -27,8 +29,6 @@ from ._details import (
     TLSInfo,
     ValidateDetails,
 )
-from ._discovery._api import discover, probe_discovered
-from ._discovery._model import Candidate, DiscoveredProbe, Discovery, Lookup
 from ._enums import ErrorCategory, Security, Stage, StageStatus
 from ._errors import (
     CapabilityError,
@@ -94,7 +94,37 @@ from ._transports._base import (
 )
 from ._transports._stdlib import StdlibTransport
 
+if _TYPE_CHECKING:
+    from ._discovery._api import discover, probe_discovered
+    from ._discovery._model import Candidate, DiscoveredProbe, Discovery, Lookup
+
 __version__ = "0.1.0"
+
+# Discovery is imported on first use: a plain probe() needs none of it (PEP 562).
+_LAZY = {
+    "discover": "_discovery._api",
+    "probe_discovered": "_discovery._api",
+    "Candidate": "_discovery._model",
+    "DiscoveredProbe": "_discovery._model",
+    "Discovery": "_discovery._model",
+    "Lookup": "_discovery._model",
+}
+
+
+def __getattr__(name: str) -> _Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mailprobe' has no attribute {name!r}")
+    import importlib  # noqa: PLC0415
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 # A library logs but never configures logging: the app decides where records go.
 _logging.getLogger("mailprobe").addHandler(_logging.NullHandler())

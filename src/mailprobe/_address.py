@@ -24,13 +24,14 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
-from email.headerregistry import Address
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import attrs
-import idna
 
 from ._errors import SettingsError
+
+if TYPE_CHECKING:
+    from email.headerregistry import Address
 
 _FORBIDDEN = re.compile(r"[\r\n\x00]")
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
@@ -57,7 +58,11 @@ def _check_text(field: str, value: object) -> str:
 def ascii_host(name: str) -> str:
     """``name`` (no trailing dot) in its ASCII form by UTS-46 / IDNA 2008; raises
     ``ValueError`` when it is not a valid host name."""
-    if name.isascii():
+    if name.isascii() and "xn--" not in name.lower():
+        ascii_name = name.lower()
+    elif name.isascii():
+        import idna  # noqa: PLC0415  (only for internationalized names)
+
         ascii_name = name.lower()
         for label in ascii_name.split("."):
             if label.startswith("xn--"):  # an A-label must decode to a valid U-label
@@ -66,6 +71,8 @@ def ascii_host(name: str) -> str:
                 except (idna.IDNAError, UnicodeError) as exc:
                     raise ValueError(str(exc)) from None
     else:
+        import idna  # noqa: PLC0415
+
         try:
             ascii_name = idna.encode(name, uts46=True, transitional=False).decode("ascii")
         except (idna.IDNAError, UnicodeError) as exc:
@@ -116,6 +123,8 @@ class Mailbox:
 
     def header_address(self) -> Address:
         """A structured header address: the ``email`` package never parses the text."""
+        from email.headerregistry import Address  # noqa: PLC0415  (rarely needed)
+
         return Address(username=self.local, domain=self.ascii_domain)
 
     def __str__(self) -> str:

@@ -103,15 +103,22 @@ def _alternation(forms: Iterable[str], flags: int) -> Optional[re.Pattern[str]]:
     return re.compile("|".join(re.escape(f) for f in ordered), flags)
 
 
-class Masker:
-    """Masks every form of the given secrets in a text. Immutable and thread-safe.
+# ``re.IGNORECASE`` matches two characters when their simple lower cases are equal, and
+# also i with dotless i (re/_casefix.py); casefolding both sides, with the two Turkish
+# i's taken as i first, gives a quick test that finds every text the pattern would
+# (checked for every code point in tests/test_secrets.py).
+_TURKISH_I = {0x130: "i", 0x131: "i"}
 
-    ``tokens`` are further byte strings that carry a secret (SASL messages); their
-    base64 forms are masked as well.
-    """
 
-    def __init__(self, secrets: Iterable[str], tokens: Iterable[bytes] = ()) -> None:
-        secrets = [s for s in secrets if s]
+def fold(text: str) -> str:
+    """``text`` folded so that a case-insensitive match implies a substring match."""
+    return text.translate(_TURKISH_I).casefold()
+
+
+class _Forms:
+    """The forms of a masker's secrets, and the patterns that replace them."""
+
+    def __init__(self, secrets: Iterable[str], tokens: Iterable[bytes]) -> None:
         text: set[str] = set()
         binary: set[str] = set()
         for secret in secrets:
@@ -119,16 +126,52 @@ class Masker:
             binary |= _binary_forms(secret.encode("utf-8"))
         for token in tokens:
             binary |= _binary_forms(token)
-        self._text = _alternation(text, re.IGNORECASE)
-        self._binary = _alternation(binary, 0)
-        self.empty = not secrets
+        self.text = tuple(text)
+        self.binary = tuple(f for f in binary if f)
+        self.folded = tuple({fold(f) for f in text if f})
+        self._patterns: Optional[tuple[Optional[re.Pattern[str]], ...]] = None
 
-    def __repr__(self) -> str:  # never show the patterns: they are the secrets
+    def found_in(self, text: str) -> bool:
+        """False only when no form can occur in ``text`` (the patterns need not run)."""
+        if any(form in text for form in self.binary):
+            return True
+        folded = fold(text)
+        return any(form in folded for form in self.folded)
+
+    def patterns(self) -> tuple[Optional[re.Pattern[str]], ...]:
+        patterns = self._patterns
+        if patterns is None:  # compiled once, when a secret first shows up
+            patterns = (_alternation(self.text, re.IGNORECASE), _alternation(self.binary, 0))
+            self._patterns = patterns
+        return patterns
+
+
+class Masker:
+    """Masks every form of the given secrets in a text. Immutable and thread-safe.
+
+    ``tokens`` are further byte strings that carry a secret (SASL messages); their
+    base64 forms are masked as well. The forms are worked out when the first text is
+    masked, and the patterns compiled only once a text holds one of them: most texts
+    (a greeting, a server's final reply) hold none.
+    """
+
+    def __init__(self, secrets: Iterable[str], tokens: Iterable[bytes] = ()) -> None:
+        self._secrets = tuple(s for s in secrets if s)
+        self._tokens = tuple(tokens)
+        self._forms: Optional[_Forms] = None
+        self.empty = not self._secrets
+
+    def __repr__(self) -> str:  # never show the forms: they are the secrets
         return f"<Masker {'empty' if self.empty else 'armed'}>"
 
     def mask(self, text: str) -> str:
         """``text`` with every occurrence of a secret replaced by ``********``."""
-        for pattern in (self._text, self._binary):
+        forms = self._forms
+        if forms is None:
+            forms = self._forms = _Forms(self._secrets, self._tokens)
+        if not text or not forms.found_in(text):
+            return text
+        for pattern in forms.patterns():
             if pattern is not None:
                 text = pattern.sub(MASK, text)
         return text

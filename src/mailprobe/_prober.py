@@ -13,14 +13,14 @@ from __future__ import annotations
 import os
 import ssl
 import threading
-from collections.abc import Iterable, Sequence
-from typing import Any, Callable, Optional, Union
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 import attrs
 from typing_extensions import TypedDict, Unpack
 
-from ._batch import ResultHandler, positive, run_async, run_many
-from ._discovery._model import DEFAULT_ISPDB_URL, DiscoveredProbe, Discovery
+from ._batch import Batch, ResultHandler, iterate, positive, run_async, run_many
+from ._discovery import DEFAULT_ISPDB_URL
 from ._errors import SettingsError
 from ._models import ProbeEvent, ProbeResult
 from ._providers import Providers, default_providers
@@ -33,6 +33,9 @@ from ._stages._optional import Check
 from ._tls import verifying_context
 from ._transports._base import Transport
 from ._transports._stdlib import StdlibTransport
+
+if TYPE_CHECKING:
+    from ._discovery._model import DiscoveredProbe, Discovery
 
 EventHandler = Callable[[ProbeEvent], None]
 
@@ -235,6 +238,7 @@ class Prober:
         max_workers: int = 8,
         per_host_limit: Optional[int] = 4,
         on_result: Optional[ResultHandler] = None,
+        collect: bool = True,
         **options: Unpack[InboxOptions],
     ) -> list[ProbeResult]:
         """Probe many inboxes concurrently; results come back in input order.
@@ -242,24 +246,53 @@ class Prober:
         ``max_workers`` probes run at once, and at most ``per_host_limit`` of them talk
         to the same server host (None lifts the limit). Each probe's deadline starts
         when it starts, not while it waits for a slot. ``on_result(index, result)`` is
-        called in this thread as each probe finishes. ``settings`` is read lazily, a few
-        ahead of the workers. ``options`` (``InboxOptions``) apply to every inbox and are
-        validated before anything connects; an item that is not ``InboxSettings`` raises
+        called in this thread as each probe finishes. ``collect=False`` keeps no result
+        (the list returned is empty): for large batches whose results ``on_result``
+        stores, so memory stays flat. ``settings`` is read lazily, a few ahead of the
+        workers. ``options`` (``InboxOptions``) apply to every inbox and are validated
+        before anything connects; an item that is not ``InboxSettings`` raises
         ``SettingsError`` naming its index (``settings[3]``).
         """
         _refuse_unknown("Prober.probe_many()", options, _INBOX_KEYS)
-        max_workers = positive("max_workers", max_workers)
-        if per_host_limit is not None:
-            per_host_limit = positive("per_host_limit", per_host_limit)
-        plan = self._plan(options)
-        config = self._config
+        make = self._batch_maker(options, max_workers, per_host_limit)
         return run_many(
             settings,
-            lambda item: Runner(config, item, plan),
+            make,
             max_workers=max_workers,
             per_host_limit=per_host_limit,
             on_result=on_result,
+            collect=bool(collect),
         )
+
+    def probe_iter(
+        self,
+        settings: Iterable[InboxSettings],
+        /,
+        *,
+        max_workers: int = 8,
+        per_host_limit: Optional[int] = 4,
+        **options: Unpack[InboxOptions],
+    ) -> Iterator[tuple[int, ProbeResult]]:
+        """``probe_many`` as an iterator: ``(index, result)`` pairs in the order the
+        probes finish, nothing kept once you have taken it. Options are validated at
+        once; probing starts with the first ``next()``. Leaving the loop early (``break``,
+        an exception, closing the iterator) cancels the probes under way and waits for
+        them to stop.
+        """
+        _refuse_unknown("Prober.probe_iter()", options, _INBOX_KEYS)
+        make = self._batch_maker(options, max_workers, per_host_limit)
+        batch = Batch(settings, make, max_workers=max_workers, per_host_limit=per_host_limit)
+        return iterate(batch)
+
+    def _batch_maker(
+        self, options: InboxOptions, max_workers: object, per_host_limit: object
+    ) -> Callable[[InboxSettings], Runner]:
+        positive("max_workers", max_workers)
+        if per_host_limit is not None:
+            positive("per_host_limit", per_host_limit)
+        plan = self._plan(options)
+        config = self._config
+        return lambda item: Runner(config, item, plan)
 
     async def aprobe(
         self, settings: InboxSettings, /, **options: Unpack[ProbeOptions]
@@ -349,11 +382,28 @@ class Prober:
 
 _default: Optional[Prober] = None
 _default_lock = threading.Lock()
+#: One-off Probers of the module functions, by their app options (values by identity:
+#: the Prober would hold the very same objects), so that ``probe(s, ca_file=...)`` in a
+#: loop does not build its rules and TLS context again on every call.
+_others: dict[tuple[tuple[str, Any], ...], Prober] = {}
+_MAX_OTHERS = 8
+
+
+def _key(app: dict[str, Any]) -> Optional[tuple[tuple[str, Any], ...]]:
+    items: list[tuple[str, Any]] = []
+    for name, value in sorted(app.items()):
+        if isinstance(value, (str, int, float, bool)):
+            items.append((name, (type(value), value)))
+        elif name in ("rules", "providers", "transport", "ssl_context"):
+            items.append((name, (object, id(value))))  # the Prober holds it: the id stays its
+        else:
+            return None  # checks, paths...: built afresh
+    return tuple(items)
 
 
 def _prober_for(options: dict[str, Any]) -> Prober:
     """The default ``Prober`` when the app options are all left at their defaults,
-    else a one-off ``Prober`` with them."""
+    else a ``Prober`` with them (the same one again for the same options)."""
     global _default  # noqa: PLW0603
     app = {
         key: value
@@ -362,7 +412,18 @@ def _prober_for(options: dict[str, Any]) -> Prober:
         and not (key == "checks" and value == ())
     }
     if app:
-        return Prober(**app)
+        key = _key(app)
+        if key is None:
+            return Prober(**app)
+        with _default_lock:
+            found = _others.get(key)
+        if found is None:
+            found = Prober(**app)  # raises for bad options: nothing is kept then
+            with _default_lock:
+                if len(_others) >= _MAX_OTHERS:
+                    _others.pop(next(iter(_others)))
+                found = _others.setdefault(key, found)
+        return found
     with _default_lock:
         if _default is None:
             _default = Prober()
@@ -396,13 +457,15 @@ def probe_many(
     max_workers: int = 8,
     per_host_limit: Optional[int] = 4,
     on_result: Optional[ResultHandler] = None,
+    collect: bool = True,
     **options: Unpack[_BatchCall],
 ) -> list[ProbeResult]:
     """Probe many inboxes concurrently; results come back in input order.
 
     A convenience over ``Prober.probe_many``: the app's ``ProberOptions`` and the
     batch's ``InboxOptions`` in one call (``on_event`` is not taken: use
-    ``on_result``). Invalid options raise ``SettingsError`` before anything connects.
+    ``on_result``; ``collect=False`` keeps no result, see ``Prober.probe_many``).
+    Invalid options raise ``SettingsError`` before anything connects.
     """
     per_inbox = _split("probe_many()", dict(options), _INBOX_KEYS)
     return _prober_for(dict(options)).probe_many(
@@ -410,6 +473,7 @@ def probe_many(
         max_workers=max_workers,
         per_host_limit=per_host_limit,
         on_result=on_result,
+        collect=collect,
         **per_inbox,
     )
 

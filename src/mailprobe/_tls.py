@@ -10,8 +10,6 @@ import functools
 import ssl
 from typing import Any, Optional
 
-import certifi
-
 from ._errors import SettingsError
 from ._x509 import summarize
 
@@ -57,6 +55,8 @@ def _harden(context: ssl.SSLContext) -> ssl.SSLContext:
 @functools.lru_cache(maxsize=32)
 def verifying_context(ca_file: Optional[str] = None) -> ssl.SSLContext:
     """Chain and host name verified against certifi's bundle plus ``ca_file``."""
+    import certifi  # noqa: PLC0415  (once per trust store; slow to import)
+
     context = ssl.create_default_context(cafile=certifi.where())
     if ca_file is not None:
         try:

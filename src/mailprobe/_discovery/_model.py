@@ -10,14 +10,12 @@ from typing_extensions import Literal
 from .._enums import Security
 from .._models import ProbeResult, str_tuple
 from .._settings import InboxSettings, ServerSettings
+from . import DEFAULT_ISPDB_URL as DEFAULT_ISPDB_URL  # noqa: PLC0414  (re-export)
 
 #: The sources in the order their candidates rank: the built-in provider data by the
 #: address's domain, then by the domain's MX hosts, the domain's own autoconfig file,
 #: Mozilla's ISPDB, RFC 6186 SRV records, and guesses on usual host names last.
 SOURCES = ("provider", "mx", "autoconfig", "ispdb", "srv", "guess")
-
-#: Mozilla's ISPDB, as Thunderbird asks it; ``{domain}`` is replaced by the domain.
-DEFAULT_ISPDB_URL = "https://autoconfig.thunderbird.net/v1.1/{domain}"
 
 Protocol = Literal["imap", "smtp"]
 LookupStatus = Literal["found", "empty", "failed", "timeout", "blocked", "skipped"]

@@ -143,6 +143,7 @@ class RuleRegistry:
     def __init__(self, rules: Iterable[Rule] = ()) -> None:
         self._counter = itertools.count()
         self._rules: dict[str, tuple[int, Rule]] = {}
+        self._order: Optional[tuple[Rule, ...]] = None  # ``rules``, kept until a change
         for rule in rules:
             self.add(rule)
 
@@ -153,6 +154,7 @@ class RuleRegistry:
         if rule.id in self._rules and not replace:
             raise RuleError(f"a rule with id {rule.id!r} is already registered")
         self._rules[rule.id] = (next(self._counter), rule)
+        self._order = None
         return rule
 
     @overload
@@ -204,7 +206,9 @@ class RuleRegistry:
 
     def remove(self, rule_id: str) -> Rule:
         """Unregister and return the rule ``rule_id``; ``KeyError`` if absent."""
-        return self._rules.pop(rule_id)[1]
+        removed = self._rules.pop(rule_id)[1]
+        self._order = None
+        return removed
 
     def copy(self) -> RuleRegistry:
         """An independent registry with the same rules in the same order."""
@@ -216,8 +220,11 @@ class RuleRegistry:
     @property
     def rules(self) -> tuple[Rule, ...]:
         """The rules in the order they are tried."""
-        ordered = sorted(self._rules.values(), key=lambda item: (-item[1].priority, -item[0]))
-        return tuple(rule for _seq, rule in ordered)
+        order = self._order
+        if order is None:  # sorted once per change, not once per failure
+            ordered = sorted(self._rules.values(), key=lambda item: (-item[1].priority, -item[0]))
+            order = self._order = tuple(rule for _seq, rule in ordered)
+        return order
 
     def __iter__(self) -> Iterator[Rule]:
         return iter(self.rules)
