@@ -5,9 +5,9 @@ Each row names the stage and command where a probe meets the reply, the reply it
 are not UTF-8), the provider's server name when it belongs to one, the expected
 category and cause (``also``: other causes accepted for a reply that names several),
 and the public source it was copied from; ``excluded`` rows say why the probe can never
-meet them. ``holdout.jsonl`` was
-collected last, by someone else, and kept out of rule writing: it measures how the
-rules generalise.
+meet them. A file named ``holdout.jsonl`` is a slice collected apart and kept out of
+rule writing: ``load()`` leaves it out, ``load(holdout=True)`` reads only it
+(scripts/measure_heldout.py).
 """
 
 from __future__ import annotations
