@@ -394,3 +394,15 @@ def test_from_dict_names_what_is_wrong(path: tuple[Any, ...], value: Any) -> Non
     target[path[-1]] = value
     with pytest.raises((ValueError, TypeError)):
         ProbeResult.from_dict(data)
+
+
+def test_a_checks_own_values_under_reserved_names_round_trip() -> None:
+    # An app's check may record(reason=[...]) or transcript="..." of its own kinds.
+    for extra in ({"reason": ["x"]}, {"transcript": "ab"}, {"round_trips": "3"}):
+        check = CheckResult(
+            stage=Stage.IMAP_VALIDATE,
+            name="mine",
+            status=StageStatus.PASSED,
+            details=StageDetails(extra=extra),
+        )
+        assert CheckResult.from_dict(check.to_dict()).to_dict() == check.to_dict()

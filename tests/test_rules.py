@@ -477,7 +477,7 @@ def test_swapped_imap_and_smtp_settings_are_recognised() -> None:
         I_CONNECT, ProtocolError("unexpected greeting: '220 mx.example ESMTP'"), C.UNAUTHORIZED, ""
     )
     diagnosis = diagnosis_of(row)
-    assert "look swapped" in diagnosis.summary
+    assert "may be swapped" in diagnosis.summary
 
 
 def test_temporary_is_decided_by_the_situation() -> None:

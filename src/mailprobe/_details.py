@@ -58,6 +58,9 @@ def _list(value: Optional[tuple[str, ...]]) -> Optional[list[str]]:
     return None if value is None else list(value)
 
 
+_COMMON_KINDS: dict[str, Any] = {"round_trips": int, "transcript": (list, tuple), "reason": str}
+
+
 @attrs.frozen(kw_only=True)
 class StageDetails(Mapping[str, JSONValue]):
     """What any stage records, and the base of the per-stage details classes.
@@ -107,11 +110,16 @@ class StageDetails(Mapping[str, JSONValue]):
         if not isinstance(data, Mapping):
             raise TypeError(f"details must be a mapping, not {type(data).__name__}")
         rest = dict(data)
-        common = {
-            "round_trips": rest.pop("round_trips", None),
-            "transcript": rest.pop("transcript", None),
-            "reason": rest.pop("reason", None),
-        }
+        common: dict[str, Any] = {}
+        # A value of another kind under one of these names was an app's own (a check's
+        # ``record(reason=[...])``): it stays in ``extra``, as the runner kept it.
+        for key, kind in _COMMON_KINDS.items():
+            if key in rest and isinstance(rest[key], kind) and not isinstance(rest[key], bool):
+                value = rest.pop(key)
+                if key != "transcript" or all(isinstance(line, str) for line in value):
+                    common[key] = value
+                else:
+                    rest[key] = value
         specific = cls._read(rest)
         details = cls(**common, **specific, extra=rest)
         check_types(details)

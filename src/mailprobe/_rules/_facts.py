@@ -154,8 +154,15 @@ def expected_security(f: Failure) -> Optional[Security]:
         and f.port == USUAL_PORTS[f.protocol][Security.TLS]
     ):
         return Security.TLS  # STARTTLS asked of the implicit-TLS port
-    if isinstance(error, ReplyError) and f.command == "STARTTLS" and _ALREADY_TLS.search(f.text):
-        return Security.TLS  # STARTTLS on a connection that is encrypted from the start
+    if (
+        isinstance(error, ReplyError)
+        and f.command == "STARTTLS"
+        and _ALREADY_TLS.search(f.text)
+        and f.port != USUAL_PORTS[f.protocol][Security.STARTTLS]
+    ):
+        # STARTTLS on a connection that is encrypted from the start. (On the usual
+        # STARTTLS port something in between encrypted it: no mode to recommend.)
+        return Security.TLS
     if isinstance(error, TLSError) and error.reason == "wrong_version":
         # A TLS handshake met plain text: the port starts unencrypted.
         return Security.STARTTLS if f.security is Security.TLS else None
@@ -302,6 +309,7 @@ _RECEIVING_HOST = re.compile(
     r"\.mail\.protection\.outlook\.com$|^mx\.|\.mx\.",
     re.I,
 )
+_SHORT_RATE = re.compile(r"per (?:second|minute)|sending rate|too fast|slow down", re.I)
 _NOT_ALLOWED = re.compile(
     r"not allowed|not permitted|policy|restricted|denied|external|outside", re.I
 )
@@ -404,6 +412,14 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "not_provider_app_passwords_always": lambda f: (
         not (f.provider is not None and f.provider.app_passwords == "always")
     ),
+    "words_short_rate": lambda f: bool(_SHORT_RATE.search(f.text)),
+    "not_words_short_rate": lambda f: not _SHORT_RATE.search(f.text),
+    "connect_stage": lambda f: f.stage in (Stage.IMAP_CONNECT, Stage.SMTP_CONNECT),
+    "imap_stage": lambda f: f.protocol == "imap",
+    "words_null_mx": lambda f: bool(
+        re.search(r"null MX|accepts? no (?:e-?)?mail|does not accept mail", f.text, re.I)
+    ),
+    "not_login_differs": lambda f: not (bool(f.login) and f.login.lower() != f.email.lower()),
     "reply_no": lambda f: f.status == "NO",
     "reply_bye": lambda f: f.status == "BYE",
     "no_server_words": lambda f: not server_words(f.text),
