@@ -341,6 +341,9 @@ def test_certificate_findings(servers: MailServers, name: str, reason: str) -> N
     assert diagnosis is not None
     assert diagnosis.category is ErrorCategory.UNAUTHORIZED_SSL_CERT_NOT_TRUSTED
     assert diagnosis.cause == f"cert_{reason}"
+    if name == "wrong_host":  # the names on the certificate, read without verifying
+        assert "wrong.example" in diagnosis.summary
+        assert diagnosis.summary_message.params["cert_names"] == "wrong.example"
 
     allowed = run(servers, attrs.evolve(settings, allow_untrusted_certificate=True))
     details = allowed.stage(Stage.SMTP_CONNECT).details
@@ -394,7 +397,11 @@ def test_suggest_finds_the_mode_that_works_without_logging_in(servers: MailServe
         assert diagnosis.suggestion == mailprobe.ServerDefaults(
             host="127.0.0.1", port=port, security=STARTTLS
         )
-        assert diagnosis.hints[0].startswith(f"127.0.0.1 answers on port {port} with STARTTLS")
+        # Said once, first: the mode to choose on the port that was typed.
+        assert diagnosis.hints[0] == (
+            f"Choose STARTTLS as the security setting and keep port {port}."
+        )
+        assert not any("answers on port" in hint for hint in diagnosis.hints)
     assert result.to_dict()["diagnosis"]["suggestion"] == {
         "host": "127.0.0.1",
         "port": servers.imap_port,

@@ -99,9 +99,10 @@ def test_a_silent_mode_is_a_mode_mismatch_found_in_seconds(
     assert diagnosis.suggestion == mailprobe.ServerDefaults(
         host="imap.example.com", port=2993, security=answers
     )
-    assert diagnosis.hints[0].startswith(
-        f"imap.example.com answers on port 2993 with {answers.value.upper()}"
-    )
+    # The first hint says which mode to choose, once (not again as "answers on port ...").
+    mode = answers.value.upper()
+    assert diagnosis.hints[0] == f"Choose {mode} as the security setting and keep port 2993."
+    assert not any("answers on port 2993" in hint for hint in diagnosis.hints)
     # The second connection was asked for its greeting only: nobody logged in.
     assert transport.tried("imap") == [chosen, answers]
     assert transport.called("imap_login") == []

@@ -350,6 +350,8 @@ def test_suggest_tries_the_other_mode_then_the_usual_ports_without_credentials()
     assert diagnosis.suggestion == mailprobe.ServerDefaults(
         host="smtp.example.com", port=587, security="starttls"
     )
+    # Another port than the one typed: the working settings come first among the hints.
+    assert diagnosis.hints[0].startswith("smtp.example.com answers on port 587 with STARTTLS")
     assert transport.called("smtp_login") == []
 
 

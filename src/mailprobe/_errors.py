@@ -30,7 +30,7 @@ standard library's exceptions into them in ``_transports/_translate.py``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:
@@ -117,11 +117,17 @@ class CertificateError(TLSError):
     """The server's certificate is not trusted.
 
     ``reason`` is one of ``self_signed``, ``unknown_ca``, ``expired``,
-    ``not_yet_valid``, ``hostname_mismatch`` or ``untrusted``.
+    ``not_yet_valid``, ``hostname_mismatch`` or ``untrusted``. For
+    ``hostname_mismatch``, ``names`` lists the names the certificate is made out for
+    (read from one more handshake that verifies nothing and sends no credentials;
+    empty when they could not be read).
     """
 
-    def __init__(self, message: str, *, reason: str = "untrusted") -> None:
+    def __init__(
+        self, message: str, *, reason: str = "untrusted", names: Sequence[str] = ()
+    ) -> None:
         super().__init__(message, reason=reason)
+        self.names: tuple[str, ...] = tuple(names)
 
 
 class StartTLSError(TLSError):

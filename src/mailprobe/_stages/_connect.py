@@ -179,6 +179,8 @@ def open_trusted(
         conn = opener(endpoint, deadline)
     except CertificateError as exc:
         if not state.settings.allow_untrusted_certificate:
+            if exc.reason == "hostname_mismatch" and not exc.names:
+                exc.names = _certificate_names(opener, endpoint, deadline)
             raise
         # The person allowed it: go on unverified, but say what was wrong.
         if record is not None:
@@ -193,6 +195,24 @@ def open_trusted(
     if record is not None and endpoint.tls_context is not None:
         record(certificate_trusted=True)
     return conn
+
+
+def _certificate_names(opener: Any, endpoint: Endpoint, deadline: Deadline) -> tuple[str, ...]:
+    """The names on a certificate refused for its name, so the advice can name them:
+    read from one more connection that verifies nothing, sends no credentials and is
+    closed at once (empty when that fails too)."""
+    try:
+        conn = opener(attrs.evolve(endpoint, tls_context=unverified_context()), deadline)
+    except ProbeError:
+        return ()
+    try:
+        certificate = (conn.info.tls or {}).get("certificate")
+        names = certificate.get("subject_alt_names") if isinstance(certificate, dict) else None
+        if not isinstance(names, (list, tuple)):
+            return ()
+        return tuple(name for name in names if isinstance(name, str))[:5]
+    finally:
+        close_quietly(conn)
 
 
 def _note(transcript: Optional[Transcript], text: str) -> None:
@@ -404,8 +424,15 @@ def with_suggestion(diagnosis: Diagnosis, found: ServerDefaults) -> Diagnosis:
         "port": str(found.port),
         "security": found.security.value.upper(),
     }
-    hint = english_text("hint.use_working_settings", **params)
     messages = diagnosis.hint_messages
+    if any(
+        m.id == "tls_mode_mismatch.choose"
+        and m.params.get("port") == params["port"]
+        and m.params.get("expected_mode", "").upper() == params["security"]
+        for m in messages
+    ):  # the hints already say "choose that mode and keep the port"
+        return attrs.evolve(diagnosis, suggestion=found)
+    hint = english_text("hint.use_working_settings", **params)
     if len(messages) == len(diagnosis.hints) and messages:
         messages = (Message(id="hint.use_working_settings", params=params), *messages)
     return attrs.evolve(
