@@ -373,9 +373,10 @@ def test_a_wrong_password_says_to_retype_it_first_and_nothing_about_allowlists()
 def test_provider_steps_replace_the_generic_ones() -> None:
     diagnosis = diagnosis_of(GMAIL_FAILED)
     assert diagnosis.provider == "gmail"
-    assert diagnosis.hints[0].startswith("Type the password again by hand")  # kept
-    google = [h for h in diagnosis.hints if "Google" in h]
-    assert google, diagnosis.hints
+    # Google takes only app passwords from mail apps: its own step comes first, then
+    # retyping (what "type the password again" becomes when an app password is needed).
+    assert "Google" in diagnosis.hints[0] and "app password" in diagnosis.hints[0]
+    assert any("type it again by hand" in h for h in diagnosis.hints[1:])
     # The generic app-password sentence for unknown providers is gone.
     assert not any("your provider may want an app password" in h for h in diagnosis.hints)
     assert "https://support.google.com/accounts/answer/185833" in diagnosis.links
@@ -576,3 +577,115 @@ def test_try_again_only_where_retrying_may_work() -> None:
             h.startswith(("Try again", "Run the check again")) for h in diagnosis.hints
         )
         assert not says_retry or diagnosis.temporary, (row["id"], diagnosis.hints)
+
+
+# -- advice that uses what the provider documents and what the server said ---------------
+ICLOUD_SMTP = ServerSettings(host="smtp.mail.me.com", port=465, security=Security.TLS)
+OUTLOOK_SMTP = ServerSettings(host="smtp.office365.com", port=587, security=Security.STARTTLS)
+
+
+def test_a_refusal_on_the_providers_own_host_names_the_documented_port() -> None:
+    row = Row(S_CONNECT, RefusedError("connection refused"), C.UNAUTHORIZED, "")
+    diagnosis = diagnosis_of(row, email="alice@icloud.com", smtp=ICLOUD_SMTP)
+    assert diagnosis.cause == "connection_refused"
+    assert diagnosis.hints[0] == (
+        "iCloud Mail documents port 587 with STARTTLS for smtp.mail.me.com: "
+        "change the port to 587 and the security setting to STARTTLS."
+    )
+    # The host is the documented one: nothing asks the person to doubt it.
+    assert not any("check the server name" in h for h in diagnosis.hints)
+
+
+def test_a_silent_drop_on_the_documented_settings_points_at_the_apps_network() -> None:
+    for error in (DeadlineExceeded("connecting"), RefusedError("connection refused")):
+        row = Row(S_CONNECT, error, C.UNAUTHORIZED, "")
+        diagnosis = diagnosis_of(row, email="alice@outlook.com", smtp=OUTLOOK_SMTP)
+        said = " ".join((diagnosis.summary, *diagnosis.hints))
+        assert "app's support team" in said
+        assert "port may be wrong" not in said and "check the server name" not in said
+    # The same silence on a self-hosted server keeps the firewall and port advice.
+    own = diagnosis_of(Row(S_CONNECT, DeadlineExceeded("connecting"), C.UNAUTHORIZED, ""))
+    assert "the port may be wrong" in own.summary
+
+
+def test_no_greeting_on_a_port_that_fits_its_mode_does_not_blame_the_mode() -> None:
+    waiting = DeadlineExceeded("waiting for the SMTP greeting")
+    fits = diagnosis_of(Row(S_CONNECT, waiting, C.UNAUTHORIZED, "", port=587,
+                            security=Security.STARTTLS))
+    assert fits.cause == "timeout" and fits.temporary
+    assert "security setting" not in fits.summary
+    assert any(h.startswith("If it keeps happening") for h in fits.hints)
+    misfit = diagnosis_of(Row(S_CONNECT, waiting, C.UNAUTHORIZED, "", port=2525,
+                              security=Security.TLS))
+    assert "security setting may not fit the port" in misfit.summary
+
+
+@pytest.mark.parametrize(
+    ("text", "wait"),
+    [
+        ("Request is throttled. Suggested Backoff Time: 178755 milliseconds", "about 3 minutes"),
+        ("Too many login attempts, please try again in 30 seconds", "30 seconds"),
+        ("Rate limit exceeded, retry after 2 hours", "2 hours"),
+    ],
+)
+def test_a_wait_the_server_names_is_the_wait_advised(text: str, wait: str) -> None:
+    row = Row(I_VALIDATE, ReplyError.imap("NO", text, command="EXAMINE"), C.UNAUTHORIZED, "")
+    diagnosis = diagnosis_of(row)
+    assert diagnosis.cause == "rate_limited" and diagnosis.temporary
+    assert diagnosis.hints[0] == f"Wait {wait}, the time the server asked for, then try again."
+    assert not any("15 minutes" in h for h in diagnosis.hints)
+
+
+def test_an_inbox_in_use_is_temporary_and_advises_a_retry() -> None:
+    for text in ("Mailbox is locked", "[INUSE] Mailbox in use by another session"):
+        row = Row(I_VALIDATE, ReplyError.imap("NO", text, command="EXAMINE"), C.UNAUTHORIZED, "")
+        diagnosis = diagnosis_of(row)
+        # RFC 5530 INUSE is the server's own "unavailable for now"
+        assert diagnosis.cause in {"inbox_unavailable", "server_unavailable"}
+        assert diagnosis.temporary
+        assert diagnosis.hints[0].startswith("Try again in a few minutes")
+        assert not any("storage limit" in h for h in diagnosis.hints)
+
+
+def test_a_missing_licence_is_for_the_administrator_not_a_wait() -> None:
+    row = Row(
+        SEND,
+        ReplyError.smtp(550, "5.2.253 Sender throttled due to continuous invalid license errors.",
+                        command="MAIL"),
+        C.UNAUTHORIZED,
+        "",
+    )
+    diagnosis = diagnosis_of(row, email="alice@contoso.com", smtp=OUTLOOK_SMTP)
+    assert (diagnosis.cause, diagnosis.temporary) == ("account_locked", False)
+    assert "licence" in diagnosis.summary and "waiting will not help" in diagnosis.hints[0]
+
+
+def test_a_reputation_limit_is_not_called_a_blocklist() -> None:
+    row = Row(
+        SEND,
+        ReplyError.smtp(554, "5.2.0 sc969: IP reputation ratelimit in effect", command="MAIL"),
+        C.UNAUTHORIZED,
+        "",
+    )
+    diagnosis = diagnosis_of(row)
+    assert diagnosis.cause == "ip_blocked"
+    assert "reputation" in diagnosis.summary and "blocklist" not in diagnosis.summary
+
+
+@pytest.mark.parametrize(
+    ("text", "quoted"),
+    [
+        ("sorry, your envelope sender is in my badmailfrom list (#5.7.1)",
+         "sorry, your envelope sender is in my badmailfrom list"),
+        ("5.2.0 STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; "
+         "Failed to process message due to a permanent exception with message Cannot submit "
+         "message. 0.35250:0A00CA84",
+         "Failed to process message due to a permanent exception with message Cannot submit "
+         "message"),
+        ("Internal Error: cannot open file", "Internal Error: cannot open file"),
+    ],
+)
+def test_quoted_server_words_lose_codes_and_program_identifiers(text: str, quoted: str) -> None:
+    from mailprobe._rules._words import server_words
+
+    assert server_words(text) == quoted

@@ -25,8 +25,10 @@ from .._errors import (
     StartTLSError,
     TLSError,
 )
+from ._words import named_wait, server_words
 
 if TYPE_CHECKING:
+    from .._models import ServerDefaults
     from ._registry import Failure
 
 #: The usual ports per protocol and security mode (RFC 8314 section 3; RFC 6409).
@@ -48,35 +50,12 @@ _STEPS = {
 }
 _MODE_NAMES = {Security.TLS: "TLS", Security.STARTTLS: "STARTTLS", Security.NONE: "no encryption"}
 
-# What to drop from a server's words before quoting them to a person: protocol codes,
-# tracking tokens and links (links are offered separately).
-_LEAD_CODES = re.compile(r"^\s*(?:[245]\.\d{1,3}\.\d{1,3}\s*)?(?:\[[^\]]{0,80}\]\s*)?", re.I)
-_INNER_ENHANCED = re.compile(r"(?<![\w.])[245]\.\d{1,3}\.\d{1,3}(?![\w.])")
-_URL = re.compile(r"(?:https?://|www\.)[^\s\"'<>)\]]+", re.I)
-_TRACE = re.compile(
-    r"\s-\s?gsmtp\b|\b[a-z0-9]{1,12}-[a-z0-9.]{6,}\s*-\s*gsmtp\b|"  # Gmail's trailer
-    r"\[(?:[A-Z0-9]{2,}\.){2,}[A-Za-z0-9.:]+\]|"  # Microsoft's [SN1PR...PROD.OUTLOOK.COM]
-    r"\b(?:id|session|ref|trace|queue(?:d as)?)[=: ]+[A-Za-z0-9_.:+/-]{8,}|"
-    r"\b[0-9A-F]{16,}\b|\b[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}\b",
-    re.I,
-)
-_SPACES = re.compile(r"\s+")
-_SENTENCE_END = re.compile(r"(?<=[a-z0-9)\]])[.!?](?:\s+|$)")
-_LEFTOVER = re.compile(
-    r"\b(?:for more (?:information|details|help)|learn more|more information)\b"
-    r"[^.]*?(?:\b(?:at|see|visit|go to)\b)?\s*[.:]?|"
-    r"\b(?:please )?(?:see|visit|go to|refer to)\s*(?:[.:]|$)",
-    re.I,
-)
-_BANNER = re.compile(r"\bE?SMTP\b.{0,40}$|^\S+\s+E?SMTP\b", re.I)
 _ALREADY_TLS = re.compile(
     r"(?:TLS|SSL) (?:is )?already|already (?:using|in) (?:TLS|SSL)|already .{0,25}STARTTLS", re.I
 )
-_WORDS_LIMIT = 200
-
 _BLOCKLIST = re.compile(
     r"block ?list|black ?list|\bRBL\b|\bDNSBL\b|spamhaus|spamcop|barracuda|sorbs|"
-    r"listed (?:in|on|at|by)|\bon our block|poor reputation|\breputation\b",
+    r"listed (?:in|on|at|by)|\bon our block",
     re.I,
 )
 # A block is about the app's address only when the words point at the client: its IP,
@@ -94,6 +73,11 @@ _REVERSE_DNS = re.compile(
     r"|x\.7\.25|[45]\.7\.25",
     re.I,
 )
+_REPUTATION = re.compile(r"\breputation\b", re.I)
+_IN_USE = re.compile(
+    r"\b(?:is |are )?(?:locked|in use|being used)\b|\block(?:ed)? by another", re.I
+)
+_LICENCE = re.compile(r"\blicen[sc]e", re.I)
 
 
 STAGE_GROUPS: dict[str, frozenset[Stage]] = {
@@ -113,26 +97,6 @@ def stage_set(names: Iterable[str]) -> frozenset[Stage]:
     for name in names:
         out |= STAGE_GROUPS.get(name) or {Stage(name)}
     return frozenset(out)
-
-
-def server_words(text: str) -> str:
-    """``text`` as a person may read it: codes, tracking tokens and links removed,
-    whitespace collapsed, cut at a word boundary."""
-    words = _LEAD_CODES.sub("", text.replace("\r", " ").replace("\n", " "))
-    words = _URL.sub("", words)
-    words = _TRACE.sub("", words)
-    words = _INNER_ENHANCED.sub("", words)
-    words = _LEFTOVER.sub("", words)
-    words = _SPACES.sub(" ", words).strip(" -:;,.")
-    if _BANNER.search(words):
-        return ""  # a greeting banner ("mx.example.com ESMTP ready") tells the person nothing
-    sentence = _SENTENCE_END.split(words, maxsplit=1)[0]
-    if len(sentence.split()) >= 3:
-        words = sentence  # the first sentence carries the reason; the rest is detail
-    if len(words) > _WORDS_LIMIT:
-        words = words[:_WORDS_LIMIT].rsplit(" ", 1)[0] + "..."
-    # A reply of a word or two ("Rejected") says nothing the summary does not.
-    return words if len(words.split()) >= 3 and sum(ch.isalpha() for ch in words) >= 8 else ""
 
 
 def _mode(security: Security) -> str:
@@ -208,6 +172,7 @@ def facts(f: Failure) -> dict[str, str]:
         defaults = provider.imap if f.protocol == "imap" else provider.smtp
         provider_server = defaults.host if defaults is not None else ""
     local_part, _, domain = f.email.rpartition("@")
+    typed = _provider_defaults(f)
     return {
         "proto": f.protocol.upper(),
         "host": f.host,
@@ -231,11 +196,14 @@ def facts(f: Failure) -> dict[str, str]:
         "cert_name": names[0] if names else "",
         "provider": provider.name if provider is not None else "",
         "provider_server": provider_server if provider_server != f.host else "",
+        "provider_port": str(typed.port) if typed is not None else "",
+        "provider_security": _mode(typed.security) if typed is not None else "",
         "limit": _limit(f),
         "requested": str(error.requested) if isinstance(error, ConnectionLimitError) else "",
         "allowed": str(error.allowed) if isinstance(error, ConnectionLimitError) else "",
         "waited": f"{error.waited:.0f}" if isinstance(error, DeliveryError) else "",
         "scope": _challenge_field(f.challenge, "scope"),
+        "wait": named_wait(f.text),
     }
 
 
@@ -318,6 +286,26 @@ _FORMAT = re.compile(
 )
 
 
+def _provider_defaults(f: Failure) -> Optional[ServerDefaults]:
+    """The provider's documented server for this protocol, when the host typed is it."""
+    if f.provider is None:
+        return None
+    defaults = f.provider.imap if f.protocol == "imap" else f.provider.smtp
+    if defaults is None or defaults.host.lower() != f.host.lower():
+        return None
+    return defaults
+
+
+def _provider_port_differs(f: Failure) -> bool:
+    defaults = _provider_defaults(f)
+    return defaults is not None and defaults.port != f.port
+
+
+def _provider_settings_typed(f: Failure) -> bool:
+    defaults = _provider_defaults(f)
+    return defaults is not None and defaults.port == f.port and defaults.security is f.security
+
+
 def _provider_app_passwords(kind: str) -> Callable[[Failure], bool]:
     return lambda f: f.provider is not None and f.provider.app_passwords == kind
 
@@ -326,6 +314,12 @@ def _provider_app_passwords(kind: str) -> Callable[[Failure], bool]:
 PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "provider_known": lambda f: f.provider is not None,
     "no_provider": lambda f: f.provider is None,
+    "provider_host_typed": lambda f: _provider_defaults(f) is not None,
+    "not_provider_host_typed": lambda f: _provider_defaults(f) is None,
+    "provider_port_differs": _provider_port_differs,
+    "not_provider_port_differs": lambda f: not _provider_port_differs(f),
+    "provider_settings_typed": _provider_settings_typed,
+    "not_provider_settings_typed": lambda f: not _provider_settings_typed(f),
     "provider_app_passwords_always": _provider_app_passwords("always"),
     "provider_app_passwords_with_2fa": _provider_app_passwords("with_2fa"),
     "provider_login_local_part": lambda f: (
@@ -370,6 +364,13 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "not_send_stage": lambda f: f.stage is not Stage.TEST_EMAIL,
     "words_blocklist": lambda f: bool(_BLOCKLIST.search(f.text)),
     "words_reverse_dns": lambda f: bool(_REVERSE_DNS.search(f.text)),
+    "words_reputation": lambda f: bool(_REPUTATION.search(f.text)),
+    "words_in_use": lambda f: f.response_code == "INUSE" or bool(_IN_USE.search(f.text)),
+    "not_words_in_use": lambda f: not (f.response_code == "INUSE" or _IN_USE.search(f.text)),
+    "words_licence": lambda f: bool(_LICENCE.search(f.text)),
+    "not_words_licence": lambda f: not _LICENCE.search(f.text),
+    "wait_named": lambda f: bool(named_wait(f.text)),
+    "no_wait_named": lambda f: not named_wait(f.text),
     "words_other_block": lambda f: not (_BLOCKLIST.search(f.text) or _REVERSE_DNS.search(f.text)),
     "cert_names_known": lambda f: bool(_certificate_names(f)),
     "limit_known": lambda f: bool(_limit(f)),

@@ -1,0 +1,88 @@
+"""A server's words as a person may read them, and the wait a server names."""
+
+from __future__ import annotations
+
+import re
+
+# What to drop from a server's words before quoting them to a person: protocol codes,
+# tracking tokens and links (links are offered separately).
+_LEAD_CODES = re.compile(r"^\s*(?:[245]\.\d{1,3}\.\d{1,3}\s*)?(?:\[[^\]]{0,80}\]\s*)?", re.I)
+_INNER_ENHANCED = re.compile(r"(?<![\w.])[245]\.\d{1,3}\.\d{1,3}(?![\w.])")
+_URL = re.compile(r"(?:https?://|www\.)[^\s\"'<>)\]]+", re.I)
+_TRACE = re.compile(
+    r"\s-\s?gsmtp\b|\b[a-z0-9]{1,12}-[a-z0-9.]{6,}\s*-\s*gsmtp\b|"  # Gmail's trailer
+    r"\[(?:[A-Z0-9]{2,}\.){2,}[A-Za-z0-9.:]+\]|"  # Microsoft's [SN1PR...PROD.OUTLOOK.COM]
+    r"\b(?:id|session|ref|trace|queue(?:d as)?)[=: ]+[A-Za-z0-9_.:+/-]{8,}|"
+    r"\b[0-9A-F]{16,}\b|\b[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}\b",
+    re.I,
+)
+_SPACES = re.compile(r"\s+")
+# Program identifiers a server pastes in ("STOREDRV.Submission.Exception:SendAsDenied...").
+_IDENTIFIER = re.compile(r"(?<!\S)(?=\S*[.:]\S)\S*Exception\S*")
+_EMPTY_BRACKETS = re.compile(r"[(\[]\s*[#:;,.]*\s*[)\]]")
+_SENTENCE_END = re.compile(r"(?<=[a-z0-9)\]])[.!?](?:\s+|$)")
+_LEFTOVER = re.compile(
+    r"\b(?:for more (?:information|details|help)|learn more|more information)\b"
+    r"[^.]*?(?:\b(?:at|see|visit|go to)\b)?\s*[.:]?|"
+    r"\b(?:please )?(?:see|visit|go to|refer to)\s*(?:[.:]|$)",
+    re.I,
+)
+_BANNER = re.compile(r"\bE?SMTP\b.{0,40}$|^\S+\s+E?SMTP\b", re.I)
+_WORDS_LIMIT = 200
+# A wait the server names: "Suggested Backoff Time: 178755 milliseconds", "try again in 5 minutes".
+_WAIT = re.compile(
+    r"(?:backoff(?: time)?|retry(?: after| in)?|try (?:again )?(?:in|after)|again in|wait(?: for)?"
+    r"|(?:blocked|locked|suspended|deferred|throttled) for)\W{0,3}"
+    r"(\d{1,9}(?:\.\d+)?)\s*(milliseconds?|ms|seconds?|secs?|s|minutes?|mins?|hours?|hrs?)\b",
+    re.I,
+)
+
+
+def server_words(text: str) -> str:
+    """``text`` as a person may read it: codes, tracking tokens and links removed,
+    whitespace collapsed, cut at a word boundary."""
+    words = _LEAD_CODES.sub("", text.replace("\r", " ").replace("\n", " "))
+    words = _URL.sub("", words)
+    words = _TRACE.sub("", words)
+    words = _INNER_ENHANCED.sub("", words)
+    words = _LEFTOVER.sub("", words)
+    words = _IDENTIFIER.sub("", words)
+    words = _EMPTY_BRACKETS.sub("", words)
+    words = _SPACES.sub(" ", words).strip(" -:;,.")
+    if _BANNER.search(words):
+        return ""  # a greeting banner ("mx.example.com ESMTP ready") tells the person nothing
+    sentence = _SENTENCE_END.split(words, maxsplit=1)[0]
+    if len(sentence.split()) >= 3:
+        words = sentence  # the first sentence carries the reason; the rest is detail
+    if len(words) > _WORDS_LIMIT:
+        words = words[:_WORDS_LIMIT].rsplit(" ", 1)[0] + "..."
+    # A reply of a word or two ("Rejected") says nothing the summary does not.
+    return words if len(words.split()) >= 3 and sum(ch.isalpha() for ch in words) >= 8 else ""
+
+
+def named_wait(text: str) -> str:
+    """The wait a server asks for, in words ("about 3 minutes"); empty when none."""
+    match = _WAIT.search(text)
+    if match is None:
+        return ""
+    amount, unit = float(match.group(1)), match.group(2).lower()
+    if unit == "ms" or unit.startswith("milli"):
+        seconds = amount / 1000
+    elif unit.startswith("h"):
+        seconds = amount * 3600
+    elif unit.startswith("mi"):
+        seconds = amount * 60
+    else:
+        seconds = amount
+    if seconds < 1 or seconds > 86400:
+        return ""
+    minutes = unit.startswith("mi") and not unit.startswith("milli")
+    minutes_or_hours = unit.startswith("h") or minutes
+    if minutes_or_hours and amount == int(amount):  # as the server said it
+        word = "hour" if unit.startswith("h") else "minute"
+        return f"{int(amount)} {word}{'' if amount == 1 else 's'}"
+    if seconds < 90:
+        return f"{round(seconds)} seconds"
+    if seconds < 5400:
+        return f"about {round(seconds / 60)} minutes"
+    return f"about {round(seconds / 3600)} hours"
