@@ -108,6 +108,10 @@ def probe_row(row: dict[str, Any]) -> mailprobe.ProbeResult:
         "smtp": ("smtp.example.com", 587),
     }[protocol]
     security = _SECURITY.get(str(context.get("security", "")).lower())
+    if row.get("command") == "STARTTLS" and "security" not in context:
+        # A reply to STARTTLS means STARTTLS was chosen, on the usual port for it.
+        security = Security.STARTTLS
+        default_port = {"imap": 143, "smtp": 587}[protocol]
     host = row.get("host") or default_host
     try:
         server = ServerSettings(

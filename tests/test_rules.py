@@ -610,13 +610,15 @@ def test_a_silent_drop_on_the_documented_settings_points_at_the_apps_network() -
 
 def test_no_greeting_on_a_port_that_fits_its_mode_does_not_blame_the_mode() -> None:
     waiting = DeadlineExceeded("waiting for the SMTP greeting")
-    fits = diagnosis_of(Row(S_CONNECT, waiting, C.UNAUTHORIZED, "", port=587,
-                            security=Security.STARTTLS))
+    fits = diagnosis_of(
+        Row(S_CONNECT, waiting, C.UNAUTHORIZED, "", port=587, security=Security.STARTTLS)
+    )
     assert fits.cause == "timeout" and fits.temporary
     assert "security setting" not in fits.summary
     assert any(h.startswith("If it keeps happening") for h in fits.hints)
-    misfit = diagnosis_of(Row(S_CONNECT, waiting, C.UNAUTHORIZED, "", port=2525,
-                              security=Security.TLS))
+    misfit = diagnosis_of(
+        Row(S_CONNECT, waiting, C.UNAUTHORIZED, "", port=2525, security=Security.TLS)
+    )
     assert "security setting may not fit the port" in misfit.summary
 
 
@@ -650,8 +652,11 @@ def test_an_inbox_in_use_is_temporary_and_advises_a_retry() -> None:
 def test_a_missing_licence_is_for_the_administrator_not_a_wait() -> None:
     row = Row(
         SEND,
-        ReplyError.smtp(550, "5.2.253 Sender throttled due to continuous invalid license errors.",
-                        command="MAIL"),
+        ReplyError.smtp(
+            550,
+            "5.2.253 Sender throttled due to continuous invalid license errors.",
+            command="MAIL",
+        ),
         C.UNAUTHORIZED,
         "",
     )
@@ -675,13 +680,17 @@ def test_a_reputation_limit_is_not_called_a_blocklist() -> None:
 @pytest.mark.parametrize(
     ("text", "quoted"),
     [
-        ("sorry, your envelope sender is in my badmailfrom list (#5.7.1)",
-         "sorry, your envelope sender is in my badmailfrom list"),
-        ("5.2.0 STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; "
-         "Failed to process message due to a permanent exception with message Cannot submit "
-         "message. 0.35250:0A00CA84",
-         "Failed to process message due to a permanent exception with message Cannot submit "
-         "message"),
+        (
+            "sorry, your envelope sender is in my badmailfrom list (#5.7.1)",
+            "sorry, your envelope sender is in my badmailfrom list",
+        ),
+        (
+            "5.2.0 STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; "
+            "Failed to process message due to a permanent exception with message Cannot submit "
+            "message. 0.35250:0A00CA84",
+            "Failed to process message due to a permanent exception with message Cannot submit "
+            "message",
+        ),
         ("Internal Error: cannot open file", "Internal Error: cannot open file"),
     ],
 )
@@ -689,3 +698,92 @@ def test_quoted_server_words_lose_codes_and_program_identifiers(text: str, quote
     from mailprobe._rules._words import server_words
 
     assert server_words(text) == quoted
+
+
+def test_a_pop3_server_typed_for_imap_is_named_and_its_imap_sibling_offered() -> None:
+    greeting = ProtocolError("unexpected greeting: '+OK POP3 ready <1896.697170952@mtview>'")
+    row = Row(I_CONNECT, greeting, C.UNAUTHORIZED, "")
+    pop = diagnosis_of(
+        row, imap=ServerSettings(host="pop.provider.example", port=110, security=Security.NONE)
+    )
+    assert pop.cause == "protocol_mismatch" and "POP3 server" in pop.summary
+    assert pop.hints == (
+        "Use the IMAP server instead, usually imap.provider.example, with port 993 and the "
+        "security setting TLS.",
+    )
+    other = diagnosis_of(
+        row, imap=ServerSettings(host="mail.provider.example", port=110, security=Security.NONE)
+    )
+    assert "imap.provider.example" not in " ".join(other.hints)
+    assert other.hints[0].startswith("Enter your provider's IMAP server name")
+
+
+def test_a_server_name_a_letter_or_two_off_gets_a_did_you_mean() -> None:
+    row = Row(S_CONNECT, HostNotFoundError("no such host"), C.UNAUTHORIZED, "")
+    typo = diagnosis_of(
+        row,
+        email="alice@mydomain.example",
+        smtp=ServerSettings(host="mail.mydomian.example", port=465, security=Security.TLS),
+    )
+    assert typo.hints[0].startswith("Did you mean mail.mydomain.example?")
+    # A name nowhere near the address's domain gets the general advice.
+    far = diagnosis_of(
+        row,
+        email="alice@mydomain.example",
+        smtp=ServerSettings(host="smtp.other.example", port=465, security=Security.TLS),
+    )
+    assert not any(h.startswith("Did you mean") for h in far.hints)
+
+
+def test_a_server_without_auth_is_probably_not_the_sending_server() -> None:
+    refused = ReplyError.smtp(500, "5.5.2 Syntax error, AUTH command unrecognized", command="AUTH")
+    diagnosis = diagnosis_of(Row(S_LOGIN, refused, C.UNAUTHORIZED, ""))
+    assert diagnosis.cause == "auth_mechanism_unsupported"
+    assert "does not take sign-ins at all" in diagnosis.summary
+    assert diagnosis.hints[0].startswith("Check that smtp.example.com is your provider's outgoing")
+
+
+def test_an_ehlo_refusal_is_the_apps_not_the_settings() -> None:
+    refused = ReplyError.smtp(
+        550, "HELO host must be a FQDN or address literal (RFC 5321 2.3.5)", command="EHLO"
+    )
+    diagnosis = diagnosis_of(Row(S_CONNECT, refused, C.UNAUTHORIZED, ""))
+    assert diagnosis.cause == "protocol_error" and "not your settings" in diagnosis.summary
+    assert diagnosis.hints == (
+        "Contact the app's support team and pass on the server's message: "
+        '"HELO host must be a FQDN or address literal (RFC 5321 2.3.5)".',
+    )
+
+
+def test_a_personal_account_is_not_sent_to_an_administrator() -> None:
+    denied = ReplyError.smtp(
+        554,
+        "5.2.0 STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied",
+        command="DATA",
+    )
+    outlook = ServerSettings(host="smtp-mail.outlook.com", port=587, security=Security.STARTTLS)
+    personal = diagnosis_of(
+        Row(SEND, denied, C.UNAUTHORIZED, ""), email="alice@outlook.com", smtp=outlook
+    )
+    assert personal.cause == "sender_not_allowed"
+    assert not any("administrator" in h for h in personal.hints)
+    assert personal.hints[0].startswith("Sign in to your webmail")
+    work = diagnosis_of(
+        Row(SEND, denied, C.UNAUTHORIZED, ""), email="alice@contoso.example", smtp=outlook
+    )
+    assert any("ask your administrator" in h for h in work.hints)
+
+
+def test_an_unknown_account_name_is_checked_before_the_password() -> None:
+    row = Row(
+        I_LOGIN,
+        ReplyError.imap("NO", "Lookup failed x76mb603055274wlx", command="LOGIN"),
+        C.UNAUTHORIZED,
+        "",
+    )
+    diagnosis = diagnosis_of(row)
+    assert diagnosis.cause == "invalid_credentials"
+    assert diagnosis.hints[0] == (
+        "Check alice@example.com for typos first: the server could not find an account by "
+        "that name."
+    )

@@ -73,6 +73,12 @@ _REVERSE_DNS = re.compile(
     r"|x\.7\.25|[45]\.7\.25",
     re.I,
 )
+_UNKNOWN_USER = re.compile(
+    r"lookup failed|unknown user|no such (?:user|account|mailbox)"
+    r"|user (?:is )?(?:not found|unknown)"
+    r"|(?:user|account|mailbox) (?:does not|doesn.t) exist|account not found",
+    re.I,
+)
 _REPUTATION = re.compile(r"\breputation\b", re.I)
 _IN_USE = re.compile(
     r"\b(?:is |are )?(?:locked|in use|being used)\b|\block(?:ed)? by another", re.I
@@ -204,6 +210,8 @@ def facts(f: Failure) -> dict[str, str]:
         "waited": f"{error.waited:.0f}" if isinstance(error, DeliveryError) else "",
         "scope": _challenge_field(f.challenge, "scope"),
         "wait": named_wait(f.text),
+        "imap_sibling": _imap_sibling(f),
+        "near_name": near_name(f),
     }
 
 
@@ -236,6 +244,53 @@ def _greeting_of_other_protocol(f: Failure) -> bool:
     if f.protocol == "imap":
         return bool(re.search(r"(?:^|[\s'\"])220[ -]", said))
     return bool(re.search(r"\*\s+OK\b", said, re.I))
+
+
+def _greeting_of_pop3(f: Failure) -> bool:
+    # A POP3 server greets with "+OK": the person typed the POP3 server for IMAP.
+    said = (f.greeting or "") + " " + (str(f.error) if isinstance(f.error, ProtocolError) else "")
+    return f.protocol == "imap" and bool(re.search(r"(?:^|[\s'\"])\+OK\b", said))
+
+
+def _imap_sibling(f: Failure) -> str:
+    """``imap.example.com`` for a POP3 host named ``pop.example.com`` or ``pop3.``."""
+    match = re.match(r"pop3?\.(.+)$", f.host, re.I)
+    return f"imap.{match.group(1)}" if match else ""
+
+
+def _edits(a: str, b: str, limit: int = 2) -> int:
+    """Levenshtein distance of ``a`` and ``b``, or ``limit + 1`` when it exceeds ``limit``."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        previous, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (ca != cb))
+        if min(row) > limit:
+            return limit + 1
+    return row[-1]
+
+
+def near_name(f: Failure) -> str:
+    """A server name one or two letters from the one typed that the address suggests
+    (``mail.mydomain.com`` for ``mail.mydomian.com`` and ``alice@mydomain.com``)."""
+    domain = f.email.rpartition("@")[2].lower()
+    host = f.host.lower()
+    if not domain or host.endswith("." + domain) or host == domain:
+        return ""
+    prefix = host.split(".", 1)[0] if "." in host else ""
+    names = [f"{prefix}.{domain}"] if prefix else []
+    names += [f"{p}.{domain}" for p in ("mail", f.protocol)]
+    for name in dict.fromkeys(names):
+        if 0 < _edits(host, name) <= 2:
+            return name
+    return ""
+
+
+def _consumer_address(f: Failure) -> bool:
+    """The address is on the provider's own domain (a personal account, no administrator)."""
+    return f.provider is not None and f.provider.matches_domain(f.email.rpartition("@")[2])
 
 
 def _timeout_during(*words: str) -> Callable[[Failure], bool]:
@@ -314,6 +369,23 @@ def _provider_app_passwords(kind: str) -> Callable[[Failure], bool]:
 PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "provider_known": lambda f: f.provider is not None,
     "no_provider": lambda f: f.provider is None,
+    "greeting_pop3": _greeting_of_pop3,
+    "not_greeting_pop3": lambda f: not _greeting_of_pop3(f),
+    "pop3_sibling_known": lambda f: _greeting_of_pop3(f) and bool(_imap_sibling(f)),
+    "pop3_sibling_unknown": lambda f: not _imap_sibling(f),
+    "near_name": lambda f: bool(near_name(f)),
+    "no_near_name": lambda f: not near_name(f),
+    "consumer_address": _consumer_address,
+    "not_consumer_address": lambda f: not _consumer_address(f),
+    "words_unknown_user": lambda f: bool(_UNKNOWN_USER.search(f.text)),
+    "auth_command_unknown": lambda f: (
+        f.protocol == "smtp" and f.command == "AUTH" and f.code in (500, 502)
+    ),
+    "not_auth_command_unknown": lambda f: not (
+        f.protocol == "smtp" and f.command == "AUTH" and f.code in (500, 502)
+    ),
+    "ehlo_refused": lambda f: f.command in ("EHLO", "HELO"),
+    "not_ehlo_refused": lambda f: f.command not in ("EHLO", "HELO"),
     "provider_host_typed": lambda f: _provider_defaults(f) is not None,
     "not_provider_host_typed": lambda f: _provider_defaults(f) is None,
     "provider_port_differs": _provider_port_differs,

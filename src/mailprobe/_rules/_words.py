@@ -38,13 +38,19 @@ _WAIT = re.compile(
 )
 
 
+def _code_unless_section(match: re.Match[str]) -> str:
+    # "RFC 5321 2.3.5" names a section, not a status code: keep it.
+    before = match.string[max(0, match.start() - 16) : match.start()]
+    return match.group(0) if re.search(r"(?:RFC ?\d{3,5}|section|§)\W*$", before, re.I) else ""
+
+
 def server_words(text: str) -> str:
     """``text`` as a person may read it: codes, tracking tokens and links removed,
     whitespace collapsed, cut at a word boundary."""
     words = _LEAD_CODES.sub("", text.replace("\r", " ").replace("\n", " "))
     words = _URL.sub("", words)
     words = _TRACE.sub("", words)
-    words = _INNER_ENHANCED.sub("", words)
+    words = _INNER_ENHANCED.sub(_code_unless_section, words)
     words = _LEFTOVER.sub("", words)
     words = _IDENTIFIER.sub("", words)
     words = _EMPTY_BRACKETS.sub("", words)
