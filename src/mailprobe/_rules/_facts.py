@@ -25,7 +25,7 @@ from .._errors import (
     StartTLSError,
     TLSError,
 )
-from ._words import named_wait, server_words
+from ._words import named_wait, near_name_for, server_words
 
 if TYPE_CHECKING:
     from .._models import ServerDefaults
@@ -258,34 +258,9 @@ def _imap_sibling(f: Failure) -> str:
     return f"imap.{match.group(1)}" if match else ""
 
 
-def _edits(a: str, b: str, limit: int = 2) -> int:
-    """Levenshtein distance of ``a`` and ``b``, or ``limit + 1`` when it exceeds ``limit``."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    row = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        previous, row[0] = row[0], i
-        for j, cb in enumerate(b, 1):
-            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (ca != cb))
-        if min(row) > limit:
-            return limit + 1
-    return row[-1]
-
-
 def near_name(f: Failure) -> str:
-    """A server name one or two letters from the one typed that the address suggests
-    (``mail.mydomain.com`` for ``mail.mydomian.com`` and ``alice@mydomain.com``)."""
-    domain = f.email.rpartition("@")[2].lower()
-    host = f.host.lower()
-    if not domain or host.endswith("." + domain) or host == domain:
-        return ""
-    prefix = host.split(".", 1)[0] if "." in host else ""
-    names = [f"{prefix}.{domain}"] if prefix else []
-    names += [f"{p}.{domain}" for p in ("mail", f.protocol)]
-    for name in dict.fromkeys(names):
-        if 0 < _edits(host, name) <= 2:
-            return name
-    return ""
+    """A server name a letter or two from the one typed that the address suggests."""
+    return near_name_for(f.host, f.email, f.protocol)
 
 
 def _consumer_address(f: Failure) -> bool:
@@ -381,8 +356,8 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "auth_command_unknown": lambda f: (
         f.protocol == "smtp" and f.command == "AUTH" and f.code in (500, 502)
     ),
-    "not_auth_command_unknown": lambda f: not (
-        f.protocol == "smtp" and f.command == "AUTH" and f.code in (500, 502)
+    "not_auth_command_unknown": lambda f: (
+        not (f.protocol == "smtp" and f.command == "AUTH" and f.code in (500, 502))
     ),
     "ehlo_refused": lambda f: f.command in ("EHLO", "HELO"),
     "not_ehlo_refused": lambda f: f.command not in ("EHLO", "HELO"),

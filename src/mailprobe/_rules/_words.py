@@ -92,3 +92,33 @@ def named_wait(text: str) -> str:
     if seconds < 5400:
         return f"about {round(seconds / 60)} minutes"
     return f"about {round(seconds / 3600)} hours"
+
+
+def _edits(a: str, b: str, limit: int = 2) -> int:
+    """Levenshtein distance of ``a`` and ``b``, or ``limit + 1`` when it exceeds ``limit``."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        previous, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (ca != cb))
+        if min(row) > limit:
+            return limit + 1
+    return row[-1]
+
+
+def near_name_for(host: str, email: str, protocol: str) -> str:
+    """A server name one or two letters from ``host`` that ``email`` suggests
+    (``mail.mydomain.com`` for ``mail.mydomian.com`` and ``alice@mydomain.com``)."""
+    domain = email.rpartition("@")[2].lower()
+    host = host.lower()
+    if not domain or host.endswith("." + domain) or host == domain:
+        return ""
+    prefix = host.split(".", 1)[0] if "." in host else ""
+    names = [f"{prefix}.{domain}"] if prefix else []
+    names += [f"{p}.{domain}" for p in ("mail", protocol)]
+    for name in dict.fromkeys(names):
+        if 0 < _edits(host, name) <= 2:
+            return name
+    return ""
