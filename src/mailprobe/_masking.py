@@ -17,10 +17,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import enum
-import json
-import quopri
 import re
-import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any, Optional, TypeVar
 
@@ -73,6 +70,11 @@ def _base64_cores(data: bytes) -> set[str]:
 
 def _text_forms(secret: str) -> set[str]:
     """The forms of ``secret`` matched without regard to letter case."""
+    # Imported with the first forms (a probe's first masked text), not at import.
+    import json  # noqa: PLC0415
+    import quopri  # noqa: PLC0415
+    import urllib.parse  # noqa: PLC0415
+
     raw = secret.encode("utf-8")
     qp = quopri.encodestring(raw, quotetabs=True).decode("ascii")
     return {
