@@ -20,6 +20,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -65,20 +66,45 @@ def cpu_per_call(fn: Callable[[], object], runs: int) -> float:
     return (time.process_time() - started) / runs
 
 
-def wall(command: list[str]) -> float:
+# New processes read compiled bytecode, as they do after ``pip install`` (which compiles
+# every module of a wheel; the standard library ships compiled). The development venv
+# installs mailprobe editable, and with PYTHONDONTWRITEBYTECODE set (as on the
+# development machine) every start would compile mailprobe's sources again; the
+# "no bytecode" import row measures that case too.
+PYCACHE = Path(tempfile.mkdtemp(prefix="mailprobe-bench-pycache-"))
+COMPILED = {
+    **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+    "PYTHONPYCACHEPREFIX": str(PYCACHE),
+}
+UNCOMPILED = {
+    **{k: v for k, v in os.environ.items() if k != "PYTHONPYCACHEPREFIX"},
+    "PYTHONDONTWRITEBYTECODE": "1",
+}
+IMPORTS = {
+    "ours": "import mailprobe",
+    "from": "from mailprobe import probe, InboxSettings, ServerSettings",
+    "trio": "import imaplib, smtplib, ssl",
+}
+
+
+def wall(command: list[str], env: Optional[dict[str, str]] = None) -> float:
     started = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env or COMPILED)
     return time.perf_counter() - started
 
 
-def import_ratio(runs: int = 9) -> tuple[float, float]:
-    """Milliseconds of ``import mailprobe`` and of ``import imaplib, smtplib, ssl`` in a
-    fresh interpreter, each less an empty one."""
+def import_times(env: dict[str, str], runs: int = 9) -> dict[str, float]:
+    """Milliseconds of each statement of ``IMPORTS`` in a fresh interpreter, less an
+    empty one; the statements take turns, so load on the machine hits them alike."""
     python = [sys.executable, "-c"]
-    bare = statistics.median(wall([*python, "pass"]) for _ in range(runs))
-    ours = statistics.median(wall([*python, "import mailprobe"]) for _ in range(runs))
-    trio = statistics.median(wall([*python, "import imaplib, smtplib, ssl"]) for _ in range(runs))
-    return (ours - bare) * 1000, (trio - bare) * 1000
+    wall([*python, "; ".join(IMPORTS.values())], env)  # bytecode written (if it is) once
+    times: dict[str, list[float]] = {"bare": [], **{key: [] for key in IMPORTS}}
+    for _ in range(runs):
+        times["bare"].append(wall([*python, "pass"], env))
+        for key, statement in IMPORTS.items():
+            times[key].append(wall([*python, statement], env))
+    bare = statistics.median(times["bare"])
+    return {key: (statistics.median(times[key]) - bare) * 1000 for key in IMPORTS}
 
 
 class Setup:
@@ -206,7 +232,11 @@ def one_round(setup: Setup, args: argparse.Namespace) -> dict[str, float]:
     )
     f["batch ours s"] = time.perf_counter() - started
     assert all(r.ok for r in results), [r.to_dict() for r in results if not r.ok][:1]
-    f["import ours ms"], f["import trio ms"] = import_ratio()
+    for key, ms in import_times(COMPILED).items():
+        f[f"import {key} ms"] = ms
+    for key, ms in import_times(UNCOMPILED).items():
+        f[f"import {key} nobytecode ms"] = ms
+    wall([sys.executable, "-c", COLD, setup.config(False)])  # bytecode written once
     f["cold ours s"] = statistics.median(
         wall([sys.executable, "-c", COLD, setup.config(False)]) for _ in range(3)
     )
@@ -220,6 +250,7 @@ def one_round(setup: Setup, args: argparse.Namespace) -> dict[str, float]:
         f[f"batch {name} s"] = peer(
             [*command, "batch", str(args.batch), setup.config(True, users)]
         )["seconds"]
+        wall([*command, "once", setup.config(False)])  # bytecode written once
         f[f"cold {name} s"] = statistics.median(
             wall([*command, "once", setup.config(False)]) for _ in range(3)
         )
@@ -272,6 +303,16 @@ def table(rounds: list[dict[str, float]], scales: list[dict[str, float]], args: 
         ("import mailprobe vs import imaplib, smtplib, ssl (target <= 1.5)",
          f"**{spread(ratio('import ours ms', 'import trio ms'), '.2f')}**; "
          f"{spread(col('import ours ms'), '.0f')} ms vs {spread(col('import trio ms'), '.0f')} ms"),
+        ("from mailprobe import probe, InboxSettings, ServerSettings vs the trio",
+         f"**{spread(ratio('import from ms', 'import trio ms'), '.2f')}**; "
+         f"{spread(col('import from ms'), '.0f')} ms"),
+        ("... both without bytecode (sources compiled at every start, as an editable install "
+         "under PYTHONDONTWRITEBYTECODE)",
+         f"**{spread(ratio('import ours nobytecode ms', 'import trio nobytecode ms'), '.2f')}** "
+         f"and **{spread(ratio('import from nobytecode ms', 'import trio nobytecode ms'), '.2f')}"
+         f"**; {spread(col('import ours nobytecode ms'), '.0f')} ms and "
+         f"{spread(col('import from nobytecode ms'), '.0f')} ms vs "
+         f"{spread(col('import trio nobytecode ms'), '.0f')} ms"),
     ]
     for name in peers():
         for what, key, fmt, unit in (
@@ -336,6 +377,7 @@ def main(argv: list[str]) -> int:
     finally:
         setup.close()
         servers.stop()
+        shutil.rmtree(PYCACHE, ignore_errors=True)
     table(rounds, scales, args)
     return 0
 

@@ -53,15 +53,22 @@ def test_a_prober_is_reused_across_threads_and_inboxes() -> None:
 
 
 def test_the_prober_builds_its_rules_and_contexts_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    import mailprobe._prober as module
+    import mailprobe._defaults as shared
+    import mailprobe._rules._builtin as module
 
     built: list[int] = []
     real = module.default_registry
+    monkeypatch.setattr(shared, "_rules", None)
     monkeypatch.setattr(module, "default_registry", lambda: built.append(1) or real())
     prober = Prober(transport=ScriptedTransport())
     for _ in range(3):
         assert prober.probe(scripted_settings()).ok
-    assert built == [1]
+    assert built == []  # a probe that passes classifies nothing: the rules wait
+    failing = ScriptedTransport(imap_login=DeadlineExceeded("logging in"))
+    prober = Prober(transport=failing)
+    for _ in range(3):
+        assert stage_causes(prober.probe(scripted_settings()))["imap_login"] == "timeout"
+    assert built == [1]  # built on the first failure, once for every Prober
 
 
 def test_module_functions_reuse_one_default_prober() -> None:

@@ -71,16 +71,6 @@ from ._prober import (
     probe,
     probe_many,
 )
-from ._providers import (
-    Provider,
-    Providers,
-    SuggestedSettings,
-    default_providers,
-    suggest_settings,
-)
-from ._rules._advice import Catalogue
-from ._rules._builtin import any_of, builtin_rules, default_registry, when
-from ._rules._registry import Failure, Rule, RuleRegistry, RuleTrial
 from ._settings import InboxSettings, ServerSettings
 from ._stages._context import StageContext
 from ._stages._optional import Check
@@ -97,10 +87,22 @@ from ._transports._stdlib import StdlibTransport
 if _TYPE_CHECKING:
     from ._discovery._api import discover, probe_discovered
     from ._discovery._model import Candidate, DiscoveredProbe, Discovery, Lookup
+    from ._providers import (
+        Provider,
+        Providers,
+        SuggestedSettings,
+        default_providers,
+        suggest_settings,
+    )
+    from ._rules._advice import Catalogue
+    from ._rules._builtin import any_of, builtin_rules, default_registry, when
+    from ._rules._registry import Failure, Rule, RuleRegistry, RuleTrial
 
 __version__ = "0.1.0"
 
-# Discovery is imported on first use: a plain probe() needs none of it (PEP 562).
+# Imported on first use (PEP 562): a plain probe() that passes needs none of these.
+# Discovery; the rules, which only a failure consults; the provider data, which only
+# a failure or discovery consults.
 _LAZY = {
     "discover": "_discovery._api",
     "probe_discovered": "_discovery._api",
@@ -108,6 +110,20 @@ _LAZY = {
     "DiscoveredProbe": "_discovery._model",
     "Discovery": "_discovery._model",
     "Lookup": "_discovery._model",
+    "Provider": "_providers",
+    "Providers": "_providers",
+    "SuggestedSettings": "_providers",
+    "default_providers": "_providers",
+    "suggest_settings": "_providers",
+    "Catalogue": "_rules._advice",
+    "any_of": "_rules._builtin",
+    "builtin_rules": "_rules._builtin",
+    "default_registry": "_rules._builtin",
+    "when": "_rules._builtin",
+    "Failure": "_rules._registry",
+    "Rule": "_rules._registry",
+    "RuleRegistry": "_rules._registry",
+    "RuleTrial": "_rules._registry",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -101,7 +102,12 @@ def _checker(hint: Any) -> Checker:
     use), built once per field."""
     origin = typing.get_origin(hint)
     if origin is Union:
-        parts = [_checker(arg) for arg in typing.get_args(hint)]
+        args = typing.get_args(hint)
+        parts = [_checker(arg) for arg in args if arg is not type(None)]
+        if len(parts) == 1 and len(args) == 2:  # Optional[X]: the common case, kept quick
+            part = parts[0]
+            return lambda value: value is None or part(value)
+        parts = [_checker(arg) for arg in args]
         return lambda value: any(part(value) for part in parts)
     if hint is type(None):
         return lambda value: value is None
@@ -116,11 +122,49 @@ def _checker(hint: Any) -> Checker:
 _CHECKERS: dict[type, tuple[tuple[str, Checker], ...]] = {}
 
 
+def _usable(hint: Any) -> bool:
+    """Whether ``_checker`` reads ``hint`` the same without resolving what it holds:
+    it looks at a ``Union``'s members and at a generic's container only."""
+    if typing.get_origin(hint) is Union:
+        return all(_usable(arg) for arg in typing.get_args(hint))
+    kind = typing.get_origin(hint) or hint
+    return isinstance(kind, type)
+
+
+def _quick_hints(cls: type, names: Iterable[str]) -> Optional[dict[str, Any]]:
+    """The annotations of ``names``, each evaluated where ``typing.get_type_hints``
+    would (the module and namespace of the class that declares it), but without
+    resolving the forward references nested inside generics (``JSONValue``'s), which
+    makes ``get_type_hints`` slow on the first probe. None when one cannot be read
+    that way (``get_type_hints`` then does it all)."""
+    hints: dict[str, Any] = {}
+    for name in names:
+        for klass in cls.__mro__:
+            annotations = klass.__dict__.get("__annotations__", {})  # noqa: RUF063  (own only)
+            if name in annotations:
+                break
+        else:
+            return None
+        hint = annotations[name]
+        if isinstance(hint, str):
+            module = sys.modules.get(klass.__module__)
+            try:
+                hint = eval(hint, getattr(module, "__dict__", {}), dict(vars(klass)))  # noqa: S307
+            except Exception:
+                return None
+        if not _usable(hint):
+            return None
+        hints[name] = hint
+    return hints
+
+
 def _checkers(cls: type) -> tuple[tuple[str, Checker], ...]:
     found = _CHECKERS.get(cls)
     if found is None:  # once per class; a race only computes the same thing twice
-        hints = typing.get_type_hints(cls)
         fields = [f for f in attrs.fields(cls) if f.init and f.name != "extra"]
+        hints = _quick_hints(cls, [f.name for f in fields])
+        if hints is None:
+            hints = typing.get_type_hints(cls)
         found = tuple((f.name, _checker(hints[f.name])) for f in fields)
         _CHECKERS[cls] = found
     return found

@@ -17,10 +17,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import enum
-import json
-import quopri
 import re
-import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any, Optional, TypeVar
 
@@ -73,6 +70,11 @@ def _base64_cores(data: bytes) -> set[str]:
 
 def _text_forms(secret: str) -> set[str]:
     """The forms of ``secret`` matched without regard to letter case."""
+    # Imported with the first forms (a probe's first masked text), not at import.
+    import json  # noqa: PLC0415
+    import quopri  # noqa: PLC0415
+    import urllib.parse  # noqa: PLC0415
+
     raw = secret.encode("utf-8")
     qp = quopri.encodestring(raw, quotetabs=True).decode("ascii")
     return {
@@ -228,11 +230,25 @@ def _mask_any(value: Any, masker: Masker) -> Any:
     return value
 
 
+_PLAIN = frozenset({int, float, bool, type(None)})  # values that hold no text
+
+
 def scrub(value: T, secrets: Masker) -> T:
     """A copy of ``value`` (mappings, tuples, attrs objects) with secrets masked in its
     free-text fields (see ``FREE_TEXT``); structured fields are kept as they are."""
 
     def clean(item: Any, free: bool) -> Any:
+        kind = type(item)
+        # The usual types first, by exact type (a str enum is not exactly str, so it
+        # still takes the general path below, where it is kept as it is).
+        if kind is str:
+            return secrets.mask(item) if free else item
+        if kind in _PLAIN:
+            return item
+        if kind is dict:
+            return {k: clean(v, free or k in FREE_TEXT) for k, v in item.items()}
+        if kind is list or kind is tuple:
+            return kind(clean(v, free) for v in item)
         if isinstance(item, enum.Enum):
             return item
         if isinstance(item, str):

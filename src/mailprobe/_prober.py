@@ -23,9 +23,6 @@ from ._batch import Batch, ResultHandler, iterate, positive, run_async, run_many
 from ._discovery import DEFAULT_ISPDB_URL
 from ._errors import SettingsError
 from ._models import ProbeEvent, ProbeResult
-from ._providers import Providers, default_providers
-from ._rules._builtin import default_registry
-from ._rules._registry import RuleRegistry
 from ._runner import Runner
 from ._settings import InboxSettings, check_address, check_text, check_timeout
 from ._stages._context import Config, Plan
@@ -36,6 +33,8 @@ from ._transports._stdlib import StdlibTransport
 
 if TYPE_CHECKING:
     from ._discovery._model import DiscoveredProbe, Discovery
+    from ._providers import Providers
+    from ._rules._registry import RuleRegistry
 
 EventHandler = Callable[[ProbeEvent], None]
 
@@ -153,10 +152,16 @@ def _config(options: ProberOptions) -> Config:
     if ca_file is not None:
         path = os.fspath(ca_file) if isinstance(ca_file, os.PathLike) else ca_file
         ca_file = check_text("ca_file", path)
-    if providers is not None and not isinstance(providers, Providers):
-        raise SettingsError("providers", f"must be Providers, not {type(providers).__name__}")
-    if rules is not None and not isinstance(rules, RuleRegistry):
-        raise SettingsError("rules", f"must be a RuleRegistry, not {type(rules).__name__}")
+    if providers is not None:
+        from ._providers import Providers  # noqa: PLC0415  (loaded on first use)
+
+        if not isinstance(providers, Providers):
+            raise SettingsError("providers", f"must be Providers, not {type(providers).__name__}")
+    if rules is not None:
+        from ._rules._registry import RuleRegistry  # noqa: PLC0415  (loaded on first use)
+
+        if not isinstance(rules, RuleRegistry):
+            raise SettingsError("rules", f"must be a RuleRegistry, not {type(rules).__name__}")
     if transport is not None and not all(
         callable(getattr(transport, m, None)) for m in ("connect_imap", "connect_smtp")
     ):
@@ -164,8 +169,8 @@ def _config(options: ProberOptions) -> Config:
     return Config(
         transport=transport if transport is not None else StdlibTransport(),
         verifying=ssl_context or verifying_context(ca_file),
-        rules=rules if rules is not None else default_registry(),
-        providers=providers if providers is not None else default_providers(),
+        rules=rules,  # None: the built-in rules, built on the first failure
+        providers=providers,  # None: the shipped data, read on first use
         timeout=check_timeout("timeout", options.get("timeout", 30.0)),
         sequential=bool(options.get("sequential", False)),
         suggest=bool(options.get("suggest", False)),
@@ -328,7 +333,7 @@ class Prober:
             sources=sources,
             verify=verify,
             timeout=timeout,
-            providers=self._config.providers,
+            providers=self._config.provider_data(),
             allow_private=allow_private,
             allow_http=allow_http,
         )
@@ -373,7 +378,7 @@ class Prober:
             ssl_context=self._config.verifying,
             ispdb_url=ispdb_url,
             sources=sources,
-            providers=self._config.providers,
+            providers=self._config.provider_data(),
             allow_private=allow_private,
             allow_http=allow_http,
             probe=call,

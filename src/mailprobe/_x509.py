@@ -8,6 +8,7 @@ so the few fields needed are read from the DER bytes here.
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import ipaddress
 from typing import Any, Optional
@@ -121,10 +122,45 @@ def summarize(der: bytes, *, now: Optional[datetime.datetime] = None) -> dict[st
 
     Fields that cannot be read are left out; the fingerprint is always there.
     """
-    summary: dict[str, Any] = {"sha256": hashlib.sha256(der).hexdigest()}
+    sha256, read, alt_names, error = _parse(der)
+    summary: dict[str, Any] = {"sha256": sha256}
+    if read is not None:
+        subject, issuer, starts, ends, self_signed = read
+        moment = now or datetime.datetime.now(datetime.timezone.utc)
+        summary.update(
+            subject=subject,
+            issuer=issuer,
+            not_before=starts.isoformat(),
+            not_after=ends.isoformat(),
+            days_to_expiry=(ends - moment).days,
+            self_signed=self_signed,
+            subject_alt_names=list(alt_names),
+        )
+    if error is not None:
+        summary["parse_error"] = error
+    elif read is not None:
+        summary["expires_soon"] = 0 <= summary["days_to_expiry"] <= EXPIRY_WARNING_DAYS
+    return summary
+
+
+_Read = tuple[str, str, datetime.datetime, datetime.datetime, bool]
+
+
+@functools.lru_cache(maxsize=32)
+def _parse(der: bytes) -> tuple[str, Optional[_Read], tuple[str, ...], Optional[str]]:
+    """What ``summarize`` reports that does not depend on the time: the fingerprint,
+    (subject, issuer, not before, not after, self-signed), the SANs and the parse error.
+
+    Every connection's certificate is still received and verified in its handshake;
+    only the reading of the very same bytes is remembered (a few certificates per
+    process: one per server probed), since a Prober probes the same servers again
+    and again.
+    """
+    sha256 = hashlib.sha256(der).hexdigest()
     if len(der) > MAX_CERTIFICATE:
-        summary["parse_error"] = f"the certificate is larger than {MAX_CERTIFICATE} bytes"
-        return summary
+        return sha256, None, (), f"the certificate is larger than {MAX_CERTIFICATE} bytes"
+    read: Optional[_Read] = None
+    alt_names: list[str] = []
     try:
         _tag, certificate, _end = _read(der, 0)
         _tag, tbs, _end = _read(certificate, 0)
@@ -134,20 +170,10 @@ def summarize(der: bytes, *, now: Optional[datetime.datetime] = None) -> dict[st
         issuer, validity, subject = fields[2][1], fields[3][1], fields[4][1]
         (nb_tag, not_before), (na_tag, not_after) = _children(validity)[:2]
         starts, ends = _time(nb_tag, not_before), _time(na_tag, not_after)
-        moment = now or datetime.datetime.now(datetime.timezone.utc)
-        summary.update(
-            subject=_name(subject),
-            issuer=_name(issuer),
-            not_before=starts.isoformat(),
-            not_after=ends.isoformat(),
-            days_to_expiry=(ends - moment).days,
-            self_signed=issuer == subject,
-            subject_alt_names=[],
-        )
+        read = (_name(subject), _name(issuer), starts, ends, issuer == subject)
         for tag, value in fields[6:]:
             if tag == 0xA3:  # [3] extensions
-                summary["subject_alt_names"] = _alt_names(_read(value, 0)[1])
-        summary["expires_soon"] = 0 <= summary["days_to_expiry"] <= EXPIRY_WARNING_DAYS
+                alt_names = _alt_names(_read(value, 0)[1])
     except (DERError, IndexError, ValueError, UnicodeDecodeError):
-        summary["parse_error"] = "the certificate could not be read"
-    return summary
+        return sha256, read, tuple(alt_names), "the certificate could not be read"
+    return sha256, read, tuple(alt_names), None

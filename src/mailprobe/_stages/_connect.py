@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 import attrs
 
 from .._deadline import Deadline
+from .._defaults import english_text
 from .._enums import Security
 from .._errors import (
     CertificateError,
@@ -34,7 +35,6 @@ from .._errors import (
     TLSError,
 )
 from .._models import Diagnosis, Message, ServerDefaults
-from .._rules._advice import english_text
 from .._settings import ServerSettings
 from .._tls import unverified_context
 from .._transports._base import Endpoint, Transcript, close_quietly

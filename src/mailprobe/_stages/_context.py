@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, NoReturn, Optional, Union
 import attrs
 
 from .._deadline import Deadline
+from .._defaults import shared_providers, shared_rules
 from .._details import StageDetails
 from .._enums import Security, Stage, StageStatus
 from .._masking import Masker, mask_text, masked_error, scrub, secret_forms
@@ -30,8 +31,6 @@ from .._models import (
     ProbeEvent,
     StageResult,
 )
-from .._providers import Providers
-from .._rules._registry import Failure, RuleRegistry
 from .._settings import InboxSettings, ServerSettings
 from .._transports._base import (
     ImapConnection,
@@ -43,6 +42,8 @@ from .._transports._base import (
 from ._connect import open_trusted
 
 if TYPE_CHECKING:
+    from .._providers import Providers
+    from .._rules._registry import RuleRegistry
     from ._optional import Check
 
 logger = logging.getLogger("mailprobe")
@@ -51,16 +52,29 @@ _ORDER = {stage: index for index, stage in enumerate(Stage)}
 
 @attrs.frozen(kw_only=True)
 class Config:
-    """What the app configured once (``Prober``); shared, read-only, by every probe."""
+    """What the app configured once (``Prober``); shared, read-only, by every probe.
+
+    ``rules`` and ``providers`` are None when the app gave none: the built-in ones are
+    then built on first use (``registry()``, ``provider_data()``), since only a failure
+    or discovery consults them.
+    """
 
     transport: Transport
     verifying: ssl.SSLContext
-    rules: RuleRegistry
-    providers: Providers
+    rules: Optional[RuleRegistry]
+    providers: Optional[Providers]
     timeout: float
     sequential: bool
     suggest: bool
     checks: tuple[Check, ...] = ()
+
+    def registry(self) -> RuleRegistry:
+        """The app's rules, or the built-in ones."""
+        return self.rules if self.rules is not None else shared_rules()
+
+    def provider_data(self) -> Providers:
+        """The app's provider data, or the shipped one."""
+        return self.providers if self.providers is not None else shared_providers()
 
 
 @attrs.frozen(kw_only=True)
@@ -427,6 +441,8 @@ class RunState:
         self._store(step, result)
 
     def _diagnose(self, step: Step, ctx: StageContext, error: BaseException) -> Diagnosis:
+        from .._rules._registry import Failure  # noqa: PLC0415  (rules load on first failure)
+
         server = self.server(step.stage.protocol)
         login, secret = self.settings.login_for(server)
         # Rules, an app's own included, see the failure as the result will show it:
@@ -441,12 +457,14 @@ class RunState:
             email=self.settings.email,
             test_recipient=self.plan.test_recipient,
             capabilities=self.capabilities.get(step.stage.protocol, ()),
-            provider=self.config.providers.match(email=self.settings.email, hosts=[server.host]),
+            provider=self.config.provider_data().match(
+                email=self.settings.email, hosts=[server.host]
+            ),
             password_has_spaces=" " in secret,
             oauth2=self.settings.uses_oauth2(server),
             greeting=self.greetings.get(step.stage.protocol),
         )
-        diagnosis = self.config.rules.classify(failure)
+        diagnosis = self.config.registry().classify(failure)
         try:
             diagnosis = step.amend(ctx, error, diagnosis)
         except Exception as exc:  # finding a suggestion must never lose the diagnosis

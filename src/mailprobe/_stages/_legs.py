@@ -12,11 +12,11 @@ import contextlib
 from collections.abc import Iterator, Mapping
 from typing import Any, Optional
 
+from .._defaults import english_text
 from .._details import ConnectDetails, LoginDetails, SendDetails, ValidateDetails
 from .._enums import IMAP_STAGES, SMTP_STAGES, Security, Stage
 from .._message import build_test_message, envelope_address
 from .._models import Diagnosis
-from .._rules._advice import english_text
 from .._transports._base import Transcript, close_quietly
 from .._validate import validate_imap
 from ._connect import amend_connect, connect
