@@ -787,3 +787,100 @@ def test_an_unknown_account_name_is_checked_before_the_password() -> None:
         "Check alice@example.com for typos first: the server could not find an account by "
         "that name."
     )
+
+
+def test_a_receiving_server_typed_as_smtp_names_the_providers_sending_server() -> None:
+    refused = ReplyError.smtp(
+        554,
+        "mx00.emig.gmx.net Nemesis ESMTP Service not available. Bad DNS PTR resource record.",
+        command="CONNECT",
+    )
+    mx = ServerSettings(host="mx00.emig.gmx.net", port=587, security=Security.STARTTLS)
+    diagnosis = diagnosis_of(
+        Row(S_CONNECT, refused, C.UNAUTHORIZED, ""), email="alice@gmx.net", smtp=mx
+    )
+    assert diagnosis.cause == "ip_blocked"
+    assert "only receives mail" in diagnosis.summary and "not the problem" not in diagnosis.summary
+    assert diagnosis.hints[1].startswith("GMX documents mail.gmx.net, port 587 with STARTTLS")
+    assert not any("app's support team" in h for h in diagnosis.hints)
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("LOGOUT Intrusion prevention active for 50.1.2.3", "banned the app's network address"),
+        ("[ALERT] country blocked", "country or region"),
+    ],
+)
+def test_a_ban_on_your_own_server_goes_to_its_administrator(text: str, said: str) -> None:
+    row = Row(I_LOGIN, ReplyError.imap("NO", text, command="LOGIN"), C.UNAUTHORIZED, "")
+    diagnosis = diagnosis_of(row)
+    assert diagnosis.cause == "ip_blocked" and said in diagnosis.summary
+    assert diagnosis.hints[0].startswith("If you or your organisation run this server")
+    assert diagnosis.temporary is ("Intrusion" in text)
+
+
+def test_the_servers_own_instruction_comes_first() -> None:
+    said = "Invalid user name or password. Please use full email address as user name."
+    row = Row(I_LOGIN, ReplyError.imap("NO", said, command="LOGIN"), C.UNAUTHORIZED, "")
+    diagnosis = diagnosis_of(row, username="bob")
+    assert diagnosis.hints[0] == (
+        "The server asks for the full email address as the login name: "
+        "enter alice@example.com instead of bob."
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("SELECT Unsafe Login. Please contact kefu@188.com for help", "Contact the app's support"),
+        ("Mailbox has been moved to another server", "Ask your provider or IT team for the"),
+    ],
+)
+def test_an_inbox_refusal_says_what_the_server_said(text: str, first: str) -> None:
+    row = Row(I_VALIDATE, ReplyError.imap("NO", text, command="EXAMINE"), C.UNAUTHORIZED, "")
+    diagnosis = diagnosis_of(row)
+    assert diagnosis.cause == "inbox_unavailable"
+    assert diagnosis.hints[0].startswith(first)
+    assert not any("storage limit" in h for h in diagnosis.hints)
+
+
+def test_the_providers_own_server_is_not_called_the_wrong_server() -> None:
+    refused = ReplyError.smtp(502, "5.5.2 Syntax error, command unrecognized.", command="AUTH")
+    yandex = ServerSettings(host="smtp.yandex.ru", port=465, security=Security.TLS)
+    diagnosis = diagnosis_of(
+        Row(S_LOGIN, refused, C.UNAUTHORIZED, ""), email="alice@yandex.ru", smtp=yandex
+    )
+    said = " ".join((diagnosis.summary, *diagnosis.hints))
+    assert "not the server for sending" not in said and "outgoing server" not in said
+
+
+def test_no_waiting_after_the_documented_port_is_named() -> None:
+    wrong_port = ServerSettings(host="smtp.office365.com", port=465, security=Security.TLS)
+    diagnosis = diagnosis_of(
+        Row(S_CONNECT, DeadlineExceeded("connecting"), C.UNAUTHORIZED, ""),
+        email="alice@contoso.example",
+        smtp=wrong_port,
+    )
+    assert diagnosis.hints[0].startswith("Microsoft 365 / Outlook.com documents port 587")
+    assert not diagnosis.temporary
+    assert not any("try again later" in h for h in diagnosis.hints)
+
+
+def test_a_page_the_server_names_is_the_step() -> None:
+    said = (
+        "5.4.6 Unusual sending activity detected. To unblock "
+        "<a href=https://mail.zoho.com/UnblockMe>Click here.</a>"
+    )
+    row = Row(SEND, ReplyError.smtp(550, said, command="MAIL"), C.UNAUTHORIZED, "")
+    diagnosis = diagnosis_of(row)
+    assert diagnosis.cause == "account_locked"
+    assert any(h.startswith("Open https://mail.zoho.com/UnblockMe,") for h in diagnosis.hints)
+
+
+def test_a_sign_in_challenge_while_sending_says_sending_is_held() -> None:
+    said = "5.2.0 STOREDRV.Submission.Exception:OutboundSpamException; Actual verdict is HipNotify"
+    row = Row(SEND, ReplyError.smtp(554, said, command="DATA"), C.UNAUTHORIZED, "")
+    diagnosis = diagnosis_of(row)
+    assert diagnosis.cause == "web_login_required"
+    assert diagnosis.summary.startswith("Signing in worked, but the provider is holding back")

@@ -25,6 +25,7 @@ from .._errors import (
     StartTLSError,
     TLSError,
 )
+from . import _patterns as words
 from ._words import named_wait, near_name_for, server_words
 
 if TYPE_CHECKING:
@@ -49,42 +50,6 @@ _STEPS = {
     Stage.CAPACITY: "opening several connections at once",
 }
 _MODE_NAMES = {Security.TLS: "TLS", Security.STARTTLS: "STARTTLS", Security.NONE: "no encryption"}
-
-_ALREADY_TLS = re.compile(
-    r"(?:TLS|SSL) (?:is )?already|already (?:using|in) (?:TLS|SSL)|already .{0,25}STARTTLS", re.I
-)
-_BLOCKLIST = re.compile(
-    r"block ?list|black ?list|\bRBL\b|\bDNSBL\b|spamhaus|spamcop|barracuda|sorbs|"
-    r"listed (?:in|on|at|by)|\bon our block",
-    re.I,
-)
-# A block is about the app's address only when the words point at the client: its IP,
-# host, connection, a DNS blocklist or reverse DNS (not "the account may be blacklisted").
-_CLIENT_ADDRESS = re.compile(
-    r"\bIP\b|\bclient\b|\bhost\b|\d{1,3}(?:\.\d{1,3}){3}|spamhaus|spamcop|barracuda|sorbs|"
-    r"\bRBL\b|DNSBL|reverse|\bPTR\b|rDNS|reputation|dynamic|residential|dial-?up|connection|"
-    r"your (?:server|network|address)|network|\bISP\b|internet service provider|country|region|"
-    r"blocked using|listed (?:in|on|at)|IP被|黑名单|"
-    r"intrusion prevention",
-    re.I,
-)
-_REVERSE_DNS = re.compile(
-    r"reverse (?:dns|host ?name|lookup)|\bPTR\b|\brDNS\b|cannot find your (?:reverse )?host"
-    r"|x\.7\.25|[45]\.7\.25",
-    re.I,
-)
-_UNKNOWN_USER = re.compile(
-    r"lookup failed|unknown user|no such (?:user|account|mailbox)"
-    r"|user (?:is )?(?:not found|unknown)"
-    r"|(?:user|account|mailbox) (?:does not|doesn.t) exist|account not found",
-    re.I,
-)
-_REPUTATION = re.compile(r"\breputation\b", re.I)
-_IN_USE = re.compile(
-    r"\b(?:is |are )?(?:locked|in use|being used)\b|\block(?:ed)? by another", re.I
-)
-_LICENCE = re.compile(r"\blicen[sc]e", re.I)
-
 
 STAGE_GROUPS: dict[str, frozenset[Stage]] = {
     "connect": frozenset({Stage.IMAP_CONNECT, Stage.SMTP_CONNECT}),
@@ -127,7 +92,7 @@ def expected_security(f: Failure) -> Optional[Security]:
     if (
         isinstance(error, ReplyError)
         and f.command == "STARTTLS"
-        and _ALREADY_TLS.search(f.text)
+        and words.ALREADY_TLS.search(f.text)
         and f.port != USUAL_PORTS[f.protocol][Security.STARTTLS]
     ):
         # STARTTLS on a connection that is encrypted from the start. (On the usual
@@ -211,6 +176,9 @@ def facts(f: Failure) -> dict[str, str]:
         "scope": _challenge_field(f.challenge, "scope"),
         "wait": named_wait(f.text),
         "imap_sibling": _imap_sibling(f),
+        "sibling": _sibling(f),
+        "provider_smtp": _provider_smtp(f),
+        "server_link": (words.LINK.search(f.text) or [""])[0].rstrip(".,;"),
         "near_name": near_name(f),
     }
 
@@ -263,6 +231,34 @@ def near_name(f: Failure) -> str:
     return near_name_for(f.host, f.email, f.protocol)
 
 
+def _provider_smtp(f: Failure) -> str:
+    """The provider's sending server as "host, port N with MODE", for a person who typed
+    a server that only receives mail."""
+    if f.provider is None or f.provider.smtp is None:
+        return ""
+    smtp = f.provider.smtp
+    return f"{smtp.host}, port {smtp.port} with {_mode(smtp.security)}"
+
+
+def _providers_own_host(f: Failure) -> bool:
+    """The host typed is one of the provider's servers (``smtp.yandex.ru`` for Yandex)."""
+    return _provider_defaults(f) is not None or (
+        f.provider is not None
+        and f.provider.matches_host(f.host)
+        and not words.RECEIVING_HOST.search(f.host)
+    )
+
+
+def _sibling(f: Failure) -> str:
+    """The usual name of this protocol's server next to a host named for another service:
+    ``imap.example.com`` for ``smtp.example.com`` typed as the IMAP server."""
+    wanted = "imap" if f.protocol == "imap" else "smtp"
+    match = re.match(r"(?:pop3?|smtp|imap|mail|mx)\.(.+)$", f.host, re.I)
+    if not match or f.host.lower().startswith(wanted + ".") or f.host.lower().startswith("mail."):
+        return ""
+    return f"{wanted}.{match.group(1)}"
+
+
 def _consumer_address(f: Failure) -> bool:
     """The address is on the provider's own domain (a personal account, no administrator)."""
     return f.provider is not None and f.provider.matches_domain(f.email.rpartition("@")[2])
@@ -296,26 +292,6 @@ def _oauth_status(f: Failure) -> str:
     return _challenge_field(f.challenge, "status")
 
 
-_SENDING_SERVICE = re.compile(
-    r"amazonaws\.com|sendgrid|mailgun|postmarkapp|brevo|sendinblue|sparkpost|mailjet|smtp2go|"
-    r"socketlabs|mandrillapp|elasticemail|resend\.com|zeptomail|mailersend|sendpulse|smtp\.com$",
-    re.I,
-)
-# Servers that receive mail for a domain (MX hosts), not submission servers.
-_RECEIVING_HOST = re.compile(
-    r"^(?:mx\d*|aspmx\d*|alt\d+\.aspmx|smtpin\d*|[\w-]*-smtpin|mxa|mxb|inbound\d*|mail-in\d*|in\d*)[.-]|"
-    r"\.mail\.protection\.outlook\.com$|^mx\.|\.mx\.",
-    re.I,
-)
-_SHORT_RATE = re.compile(r"per (?:second|minute)|sending rate|too fast|slow down", re.I)
-_NOT_ALLOWED = re.compile(
-    r"not allowed|not permitted|policy|restricted|denied|external|outside", re.I
-)
-_FORMAT = re.compile(
-    r"header|RFC ?5322|RFC ?2822|compliant|syntax|format|malformed|line ending", re.I
-)
-
-
 def _provider_defaults(f: Failure) -> Optional[ServerDefaults]:
     """The provider's documented server for this protocol, when the host typed is it."""
     if f.provider is None:
@@ -344,6 +320,20 @@ def _provider_app_passwords(kind: str) -> Callable[[Failure], bool]:
 PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "provider_known": lambda f: f.provider is not None,
     "no_provider": lambda f: f.provider is None,
+    "words_autoban": lambda f: bool(words.AUTOBAN.search(f.text)),
+    "words_country": lambda f: bool(words.COUNTRY.search(f.text)),
+    "words_full_address": lambda f: bool(words.FULL_ADDRESS.search(f.text)),
+    "not_words_full_address": lambda f: not words.FULL_ADDRESS.search(f.text),
+    "words_app_identity": lambda f: bool(words.APP_IDENTITY.search(f.text)),
+    "words_moved": lambda f: bool(words.MOVED.search(f.text)),
+    "inbox_words_plain": lambda f: (
+        not (words.APP_IDENTITY.search(f.text) or words.MOVED.search(f.text))
+    ),
+    "server_link": lambda f: bool(words.LINK.search(f.text)),
+    "provider_smtp_known": lambda f: bool(_provider_smtp(f)),
+    "providers_own_host": _providers_own_host,
+    "not_providers_own_host": lambda f: not _providers_own_host(f),
+    "sibling_known": lambda f: bool(_sibling(f)),
     "greeting_pop3": _greeting_of_pop3,
     "not_greeting_pop3": lambda f: not _greeting_of_pop3(f),
     "pop3_sibling_known": lambda f: _greeting_of_pop3(f) and bool(_imap_sibling(f)),
@@ -352,7 +342,7 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "no_near_name": lambda f: not near_name(f),
     "consumer_address": _consumer_address,
     "not_consumer_address": lambda f: not _consumer_address(f),
-    "words_unknown_user": lambda f: bool(_UNKNOWN_USER.search(f.text)),
+    "words_unknown_user": lambda f: bool(words.UNKNOWN_USER.search(f.text)),
     "auth_command_unknown": lambda f: (
         f.protocol == "smtp" and f.command == "AUTH" and f.code in (500, 502)
     ),
@@ -409,23 +399,25 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "validate_stage": lambda f: f.stage is Stage.IMAP_VALIDATE,
     "send_stage": lambda f: f.stage is Stage.TEST_EMAIL,
     "not_send_stage": lambda f: f.stage is not Stage.TEST_EMAIL,
-    "words_blocklist": lambda f: bool(_BLOCKLIST.search(f.text)),
-    "words_reverse_dns": lambda f: bool(_REVERSE_DNS.search(f.text)),
-    "words_reputation": lambda f: bool(_REPUTATION.search(f.text)),
-    "words_in_use": lambda f: f.response_code == "INUSE" or bool(_IN_USE.search(f.text)),
-    "not_words_in_use": lambda f: not (f.response_code == "INUSE" or _IN_USE.search(f.text)),
-    "words_licence": lambda f: bool(_LICENCE.search(f.text)),
-    "not_words_licence": lambda f: not _LICENCE.search(f.text),
+    "words_blocklist": lambda f: bool(words.BLOCKLIST.search(f.text)),
+    "words_reverse_dns": lambda f: bool(words.REVERSE_DNS.search(f.text)),
+    "words_reputation": lambda f: bool(words.REPUTATION.search(f.text)),
+    "words_in_use": lambda f: f.response_code == "INUSE" or bool(words.IN_USE.search(f.text)),
+    "not_words_in_use": lambda f: not (f.response_code == "INUSE" or words.IN_USE.search(f.text)),
+    "words_licence": lambda f: bool(words.LICENCE.search(f.text)),
+    "not_words_licence": lambda f: not words.LICENCE.search(f.text),
     "wait_named": lambda f: bool(named_wait(f.text)),
     "no_wait_named": lambda f: not named_wait(f.text),
-    "words_other_block": lambda f: not (_BLOCKLIST.search(f.text) or _REVERSE_DNS.search(f.text)),
+    "words_other_block": lambda f: (
+        not (words.BLOCKLIST.search(f.text) or words.REVERSE_DNS.search(f.text))
+    ),
     "cert_names_known": lambda f: bool(_certificate_names(f)),
     "limit_known": lambda f: bool(_limit(f)),
     "login_needs_tls": _login_needs_tls,
     "oauth_scope_missing": lambda f: _oauth_status(f) in ("403", "insufficient_scope"),
     "offers_logindisabled": lambda f: any(c.upper() == "LOGINDISABLED" for c in f.capabilities),
     "not_permanent_reply": lambda f: not (f.code is not None and f.code >= 500),
-    "words_about_client_address": lambda f: bool(_CLIENT_ADDRESS.search(f.text)),
+    "words_about_client_address": lambda f: bool(words.CLIENT_ADDRESS.search(f.text)),
     "not_transient_reply": lambda f: not (f.code is not None and 400 <= f.code < 500),
     "reply_bad": lambda f: f.status == "BAD",
     "expected_mode_differs": lambda f: (
@@ -442,26 +434,31 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "smtp_stage": lambda f: f.protocol == "smtp",
     "oauth_scope_named": lambda f: bool(_challenge_field(f.challenge, "scope")),
     "no_oauth2": lambda f: not f.oauth2,
-    "host_receives_mail": lambda f: f.protocol == "smtp" and bool(_RECEIVING_HOST.search(f.host)),
-    "host_not_receiving": lambda f: not _RECEIVING_HOST.search(f.host),
+    "host_receives_mail": lambda f: (
+        f.protocol == "smtp" and bool(words.RECEIVING_HOST.search(f.host))
+    ),
+    "host_not_receives_mail": lambda f: (
+        not (f.protocol == "smtp" and words.RECEIVING_HOST.search(f.host))
+    ),
+    "host_not_receiving": lambda f: not words.RECEIVING_HOST.search(f.host),
     "missing_imap_version": lambda f: (
         isinstance(f.error, CapabilityError) and "IMAP4rev1" in f.error.missing
     ),
     "not_missing_imap_version": lambda f: (
         not (isinstance(f.error, CapabilityError) and "IMAP4rev1" in f.error.missing)
     ),
-    "sending_service": lambda f: bool(_SENDING_SERVICE.search(f.host)),
-    "not_sending_service": lambda f: not _SENDING_SERVICE.search(f.host),
-    "words_not_allowed": lambda f: bool(_NOT_ALLOWED.search(f.text)),
-    "words_about_format": lambda f: bool(_FORMAT.search(f.text)),
-    "not_words_about_format": lambda f: not _FORMAT.search(f.text),
+    "sending_service": lambda f: bool(words.SENDING_SERVICE.search(f.host)),
+    "not_sending_service": lambda f: not words.SENDING_SERVICE.search(f.host),
+    "words_not_allowed": lambda f: bool(words.NOT_ALLOWED.search(f.text)),
+    "words_about_format": lambda f: bool(words.FORMAT.search(f.text)),
+    "not_words_about_format": lambda f: not words.FORMAT.search(f.text),
     "email_not_ascii": lambda f: not f.email.isascii(),
     "email_is_ascii": lambda f: f.email.isascii(),
     "not_provider_app_passwords_always": lambda f: (
         not (f.provider is not None and f.provider.app_passwords == "always")
     ),
-    "words_short_rate": lambda f: bool(_SHORT_RATE.search(f.text)),
-    "not_words_short_rate": lambda f: not _SHORT_RATE.search(f.text),
+    "words_short_rate": lambda f: bool(words.SHORT_RATE.search(f.text)),
+    "not_words_short_rate": lambda f: not words.SHORT_RATE.search(f.text),
     "connect_stage": lambda f: f.stage in (Stage.IMAP_CONNECT, Stage.SMTP_CONNECT),
     "imap_stage": lambda f: f.protocol == "imap",
     "words_null_mx": lambda f: bool(

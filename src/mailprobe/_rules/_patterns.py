@@ -1,0 +1,77 @@
+"""What the words of a reply point at: the patterns the facts and hints test
+(a blocklist, the client's address, an unknown user, a ban, a licence...)."""
+
+from __future__ import annotations
+
+import re
+
+ALREADY_TLS = re.compile(
+    r"(?:TLS|SSL) (?:is )?already|already (?:using|in) (?:TLS|SSL)|already .{0,25}STARTTLS", re.I
+)
+BLOCKLIST = re.compile(
+    r"block ?list|black ?list|\bRBL\b|\bDNSBL\b|spamhaus|spamcop|barracuda|sorbs|"
+    r"listed (?:in|on|at|by)|\bon our block",
+    re.I,
+)
+# A block is about the app's address only when the words point at the client: its IP,
+# host, connection, a DNS blocklist or reverse DNS (not "the account may be blacklisted").
+CLIENT_ADDRESS = re.compile(
+    r"\bIP\b|\bclient\b|\bhost\b|\d{1,3}(?:\.\d{1,3}){3}|spamhaus|spamcop|barracuda|sorbs|"
+    r"\bRBL\b|DNSBL|reverse|\bPTR\b|rDNS|reputation|dynamic|residential|dial-?up|connection|"
+    r"your (?:server|network|address|MTA|mail server)|network|\bISP\b|internet service provider|country|region|"
+    r"blocked using|listed (?:in|on|at)|IP被|黑名单|"
+    r"intrusion prevention",
+    re.I,
+)
+REVERSE_DNS = re.compile(
+    r"reverse (?:dns|host ?name|lookup)|\bPTR\b|\brDNS\b|cannot find your (?:reverse )?host"
+    r"|x\.7\.25|[45]\.7\.25",
+    re.I,
+)
+UNKNOWN_USER = re.compile(
+    r"lookup failed|unknown user|no such (?:user|account|mailbox)"
+    r"|user (?:is )?(?:not found|unknown)"
+    r"|(?:user|account|mailbox) (?:does not|doesn.t) exist|account not found",
+    re.I,
+)
+AUTOBAN = re.compile(
+    r"intrusion prevention|fail2ban|auto-?ban|temporar\w* (?:ban|block)|banned for|"
+    r"blocked for (?:a while|some time|\d+)",
+    re.I,
+)
+COUNTRY = re.compile(r"\b(?:country|countries|region|geo-?(?:ip|block|location))\b", re.I)
+FULL_ADDRESS = re.compile(
+    r"(?:use|enter|with) (?:your |the )?(?:full|complete|whole) (?:e-?mail )?address|"
+    r"full e-?mail address as (?:the )?user ?name|user ?name must be (?:an?|the|your) e-?mail",
+    re.I,
+)
+APP_IDENTITY = re.compile(
+    r"unsafe login|\bID command\b|identify (?:itself|yourself|the client)", re.I
+)
+MOVED = re.compile(
+    r"moved to (?:another|a different|a new) server|\bREFERRAL\b|has (?:been )?(?:moved|migrated)",
+    re.I,
+)
+LINK = re.compile(r"https?://[^\s\"'<>)\]]+", re.I)
+REPUTATION = re.compile(r"\breputation\b", re.I)
+IN_USE = re.compile(r"\b(?:is |are )?(?:locked|in use|being used)\b|\block(?:ed)? by another", re.I)
+LICENCE = re.compile(r"\blicen[sc]e", re.I)
+
+SENDING_SERVICE = re.compile(
+    r"amazonaws\.com|sendgrid|mailgun|postmarkapp|brevo|sendinblue|sparkpost|mailjet|smtp2go|"
+    r"socketlabs|mandrillapp|elasticemail|resend\.com|zeptomail|mailersend|sendpulse|smtp\.com$",
+    re.I,
+)
+# Servers that receive mail for a domain (MX hosts), not submission servers.
+RECEIVING_HOST = re.compile(
+    r"^(?:mx\d*|aspmx\d*|alt\d+\.aspmx|smtpin\d*|[\w-]*-smtpin|mxa|mxb|inbound\d*|mail-in\d*|in\d*)[.-]|"
+    r"\.mail\.protection\.outlook\.com$|^mx\.|\.mx\.",
+    re.I,
+)
+SHORT_RATE = re.compile(r"per (?:second|minute)|sending rate|too fast|slow down", re.I)
+NOT_ALLOWED = re.compile(
+    r"not allowed|not permitted|policy|restricted|denied|external|outside", re.I
+)
+FORMAT = re.compile(
+    r"header|RFC ?5322|RFC ?2822|compliant|syntax|format|malformed|line ending", re.I
+)
