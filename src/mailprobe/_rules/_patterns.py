@@ -18,7 +18,8 @@ BLOCKLIST = re.compile(
 CLIENT_ADDRESS = re.compile(
     r"\bIP\b|\bclient\b|\bhost\b|\d{1,3}(?:\.\d{1,3}){3}|spamhaus|spamcop|barracuda|sorbs|"
     r"\bRBL\b|DNSBL|reverse|\bPTR\b|rDNS|reputation|dynamic|residential|dial-?up|connection|"
-    r"your (?:server|network|address|MTA|mail server)|network|\bISP\b|internet service provider|country|region|"
+    r"your (?:server|network|address|MTA|mail server)|network|\bISP\b|"
+    r"internet service provider|country|region|"
     r"blocked using|listed (?:in|on|at)|IP被|黑名单|"
     r"intrusion prevention",
     re.I,
