@@ -884,3 +884,60 @@ def test_a_sign_in_challenge_while_sending_says_sending_is_held() -> None:
     diagnosis = diagnosis_of(row)
     assert diagnosis.cause == "web_login_required"
     assert diagnosis.summary.startswith("Signing in worked, but the provider is holding back")
+
+
+def test_an_untrusted_certificate_on_a_providers_own_server_is_an_interception() -> None:
+    for reason in ("self_signed", "unknown_ca", "hostname_mismatch"):
+        error = CertificateError("certificate not trusted", reason=reason)
+        gmx = ServerSettings(host="imap.gmx.net", port=993, security=Security.TLS)
+        diagnosis = diagnosis_of(
+            Row(I_CONNECT, error, C.UNAUTHORIZED, ""), email="alice@gmx.net", imap=gmx
+        )
+        assert "intercepting the connection" in diagnosis.summary
+        assert diagnosis.hints[0].startswith("Do not allow untrusted certificates here")
+        # Never the advice to trust it anyway, nor to ask GMX for a new certificate.
+        said = " ".join(diagnosis.hints)
+        assert "allow untrusted" not in said.replace("Do not allow untrusted", "")
+        assert "administrator" not in said
+    own = diagnosis_of(
+        Row(I_CONNECT, CertificateError("x", reason="self_signed"), C.UNAUTHORIZED, "")
+    )
+    assert "intercepting" not in own.summary
+
+
+def test_port_25_silence_or_refusal_offers_the_submission_ports() -> None:
+    for error in (DeadlineExceeded("connecting"), RefusedError("connection refused")):
+        row = Row(S_CONNECT, error, C.UNAUTHORIZED, "", port=25, security=Security.STARTTLS)
+        diagnosis = diagnosis_of(row)
+        assert diagnosis.hints[0].startswith("Many networks block port 25")
+        assert not diagnosis.temporary
+        assert not any("try again later" in h for h in diagnosis.hints)
+
+
+def test_a_local_address_is_explained() -> None:
+    local = ServerSettings(host="127.0.0.1", port=1143, security=Security.STARTTLS)
+    diagnosis = diagnosis_of(
+        Row(I_CONNECT, RefusedError("connection refused"), C.UNAUTHORIZED, ""), imap=local
+    )
+    assert diagnosis.hints[0].startswith("127.0.0.1 is an address on your own computer")
+
+
+@pytest.mark.parametrize(
+    ("text", "cause"),
+    [
+        ("user alice@proton.me not found", "invalid_credentials"),
+        ("4.7.1 Connection refused: failure in DNS look-up of 192.0.2.1", "ip_blocked"),
+    ],
+)
+def test_more_wordings_are_read(text: str, cause: str) -> None:
+    if cause == "invalid_credentials":
+        diagnosis = diagnosis_of(
+            Row(I_LOGIN, ReplyError.imap("NO", text, command="LOGIN"), C.UNAUTHORIZED, "")
+        )
+        assert diagnosis.hints[0].startswith("Check alice@example.com for typos first")
+    else:
+        diagnosis = diagnosis_of(
+            Row(S_CONNECT, ReplyError.smtp(421, text, command="CONNECT"), C.UNAUTHORIZED, "")
+        )
+        assert "reverse DNS" in diagnosis.summary
+    assert diagnosis.cause == cause

@@ -259,6 +259,20 @@ def _sibling(f: Failure) -> str:
     return f"{wanted}.{match.group(1)}"
 
 
+def _host_is_local(f: Failure) -> bool:
+    """A loopback or private address (or ``localhost``): reachable only near the person."""
+    import ipaddress  # noqa: PLC0415  (only a connection failure asks)
+
+    host = f.host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost") or host.endswith(".local"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private or address.is_link_local
+
+
 def _consumer_address(f: Failure) -> bool:
     """The address is on the provider's own domain (a personal account, no administrator)."""
     return f.provider is not None and f.provider.matches_domain(f.email.rpartition("@")[2])
@@ -334,6 +348,11 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "providers_own_host": _providers_own_host,
     "not_providers_own_host": lambda f: not _providers_own_host(f),
     "sibling_known": lambda f: bool(_sibling(f)),
+    "not_port_is_25": lambda f: not (f.protocol == "smtp" and f.port == 25),
+    "port25_connecting": lambda f: (
+        f.protocol == "smtp" and f.port == 25 and _timeout_during("connecting")(f)
+    ),
+    "host_is_local": _host_is_local,
     "greeting_pop3": _greeting_of_pop3,
     "not_greeting_pop3": lambda f: not _greeting_of_pop3(f),
     "pop3_sibling_known": lambda f: _greeting_of_pop3(f) and bool(_imap_sibling(f)),

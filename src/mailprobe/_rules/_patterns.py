@@ -26,12 +26,13 @@ CLIENT_ADDRESS = re.compile(
 )
 REVERSE_DNS = re.compile(
     r"reverse (?:dns|host ?name|lookup)|\bPTR\b|\brDNS\b|cannot find your (?:reverse )?host"
-    r"|x\.7\.25|[45]\.7\.25",
+    r"|x\.7\.25|[45]\.7\.25"
+    r"|failure in DNS look-?up|DNS look-?up (?:failure|failed)",
     re.I,
 )
 UNKNOWN_USER = re.compile(
     r"lookup failed|unknown user|no such (?:user|account|mailbox)"
-    r"|user (?:is )?(?:not found|unknown)"
+    r"|user (?:\S+ )?(?:is )?(?:not found|unknown)"
     r"|(?:user|account|mailbox) (?:does not|doesn.t) exist|account not found",
     re.I,
 )
