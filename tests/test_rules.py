@@ -478,7 +478,12 @@ def test_swapped_imap_and_smtp_settings_are_recognised() -> None:
         I_CONNECT, ProtocolError("unexpected greeting: '220 mx.example ESMTP'"), C.UNAUTHORIZED, ""
     )
     diagnosis = diagnosis_of(row)
-    assert "may be swapped" in diagnosis.summary
+    assert "the IMAP port is wrong, or the IMAP and SMTP settings are swapped" in (
+        diagnosis.summary
+    )
+    # The port fix first, then the swap, once each.
+    assert diagnosis.hints[0] == "Use the IMAP port: 993 with TLS or 143 with STARTTLS."
+    assert diagnosis.hints[-1].startswith("If the SMTP settings hold the IMAP server's port")
 
 
 def test_temporary_is_decided_by_the_situation() -> None:
