@@ -386,3 +386,40 @@ def test_a_refused_first_address_moves_on_at_once(
     result = mailprobe.probe(settings, timeout=3)
     connect = result.stage(Stage.IMAP_CONNECT)
     assert connect.status is StageStatus.PASSED and connect.duration < 0.2
+
+
+def test_a_reset_while_ssl_wraps_the_socket_leaves_no_socket_open(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # CPython 3.9-3.12: when the connection is reset between our check and ssl's own,
+    # SSLSocket._create raises from its recv(1) probe and drops the SSLSocket that owns
+    # the descriptor. Simulate exactly that window and check nothing is left open.
+    import errno
+    import gc
+    import os
+
+    from mailprobe._transports._net import start_tls
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    client = socket.create_connection(listener.getsockname())
+    accepted, _ = listener.accept()
+    fd = client.fileno()
+
+    def not_connected(self: ssl.SSLSocket) -> Any:
+        raise OSError(errno.ENOTCONN, "Transport endpoint is not connected")
+
+    def reset(self: ssl.SSLSocket, *args: Any) -> bytes:
+        raise ConnectionResetError(errno.ECONNRESET, "Connection reset by peer")
+
+    monkeypatch.setattr(ssl.SSLSocket, "getpeername", not_connected)
+    monkeypatch.setattr(ssl.SSLSocket, "recv", reset)
+    try:
+        with pytest.raises(ConnectionResetError):
+            start_tls(client, ssl.create_default_context(), "127.0.0.1", Deadline(5))
+        monkeypatch.undo()
+        gc.collect()  # an SSLSocket left open would raise ResourceWarning here
+        with pytest.raises(OSError):
+            os.fstat(fd)  # the descriptor is closed
+    finally:
+        accepted.close()
+        listener.close()

@@ -210,20 +210,36 @@ def start_tls(
     transcript: Optional[Transcript] = None,
 ) -> ssl.SSLSocket:
     """Run the TLS handshake on ``sock`` (which it takes over; closed on failure)."""
+    fd = sock.fileno()
     try:
         sock.settimeout(deadline.remaining("negotiating TLS"))
         # A connection the server reset is no longer "connected": ssl's wrap_socket
         # then probes it with recv(1), and when that fails (ECONNRESET) the SSLSocket
-        # it made is neither closed nor returned (CPython 3.9-3.13). Asking first
-        # leaves only a window of microseconds for that leak.
+        # it made, which already owns the file descriptor, is neither closed nor
+        # returned (CPython 3.9-3.12; 3.13 closes it). Asking first narrows that window
+        # to microseconds; _close_abandoned() closes what slips through it.
         sock.getpeername()
         wrapped = context.wrap_socket(sock, server_hostname=host)
-    except BaseException:
+    except BaseException as exc:
         sock.close()
+        _close_abandoned(exc, fd)
         raise
     if transcript is not None:
         transcript.note(f"TLS established ({wrapped.version()})")
     return wrapped
+
+
+def _close_abandoned(exc: BaseException, fd: int) -> None:
+    """Close the SSLSocket that ``ssl.SSLSocket._create`` made for ``fd`` and dropped
+    when it raised (CPython 3.9-3.12): it is still the ``self`` of the frame that raised.
+    Only public traceback and frame attributes are read."""
+    tb = exc.__traceback__
+    while tb is not None:
+        candidate = tb.tb_frame.f_locals.get("self")
+        if isinstance(candidate, ssl.SSLSocket) and candidate.fileno() == fd:
+            with contextlib.suppress(OSError):
+                candidate.close()
+        tb = tb.tb_next
 
 
 def tls_round_trips(sock: ssl.SSLSocket) -> int:
