@@ -418,8 +418,9 @@ def test_a_reset_while_ssl_wraps_the_socket_leaves_no_socket_open(
             start_tls(client, ssl.create_default_context(), "127.0.0.1", Deadline(5))
         monkeypatch.undo()
         gc.collect()  # an SSLSocket left open would raise ResourceWarning here
-        with pytest.raises(OSError):
-            os.fstat(fd)  # the descriptor is closed
+        with pytest.raises(OSError, match="Bad file descriptor") as closed:
+            os.fstat(fd)
+        assert closed.value.errno == errno.EBADF  # the descriptor is closed
     finally:
         accepted.close()
         listener.close()
