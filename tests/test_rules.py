@@ -946,3 +946,29 @@ def test_more_wordings_are_read(text: str, cause: str) -> None:
         )
         assert "reverse DNS" in diagnosis.summary
     assert diagnosis.cause == cause
+
+
+def test_a_plain_connection_refused_gets_the_providers_documented_mode() -> None:
+    icloud = ServerSettings(host="smtp.mail.me.com", port=587, security=Security.NONE)
+    row = Row(
+        S_LOGIN,
+        CapabilityError("no AUTH", missing=("AUTH",), command="AUTH"),
+        C.UNAUTHORIZED,
+        "",
+        extra={"smtp_connect": SMTP_PLAIN},
+    )
+    diagnosis = diagnosis_of(row, email="alice@icloud.com", smtp=icloud)
+    assert diagnosis.cause == "plaintext_auth_disabled"
+    assert diagnosis.hints[0] == (
+        "Set the security to STARTTLS with port 587, as iCloud Mail documents for smtp.mail.me.com."
+    )
+
+
+def test_provider_steps_do_not_push_out_the_app_password_hint() -> None:
+    webde = ServerSettings(host="imap.web.de", port=993, security=Security.TLS)
+    row = Row(
+        I_LOGIN, ReplyError.imap("NO", "authentication failed", command="LOGIN"), C.UNAUTHORIZED, ""
+    )
+    diagnosis = diagnosis_of(row, email="alice@web.de", imap=webde)
+    said = " ".join(diagnosis.hints)
+    assert "app password" in said and "POP3/IMAP" in said
