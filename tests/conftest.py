@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import ssl
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Optional
@@ -45,7 +46,14 @@ def servers() -> Iterator[MailServers]:
     if missing:
         pytest.fail(missing)  # never skip silently: CI must run the integration suite
     instance = MailServers.create()
-    instance.start()
+    try:
+        instance.start()
+    except RuntimeError as exc:
+        # A port taken by another process between choosing and binding it: say why on
+        # the terminal, then start once more on fresh ports (a real fault fails again).
+        print(f"\nmail servers did not start, retrying on other ports: {exc}", file=sys.stderr)
+        instance = MailServers.create()
+        instance.start()
     try:
         yield instance
     finally:

@@ -47,10 +47,20 @@ ACCOUNTS = {
 }
 
 
+_GIVEN: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port free on 127.0.0.1 now, never the same one twice in this process (the
+    kernel may hand a just-released port out again, and two servers would then race for
+    it)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _GIVEN:
+            _GIVEN.add(port)
+            return port
 
 
 def _wait_port(port: int, deadline: float, proc: subprocess.Popen[bytes], log: Path) -> None:
@@ -368,8 +378,11 @@ postlog unix-dgram n - n - 1 postlogd
             )
         self._procs.append(proc)
         deadline = time.monotonic() + 20
-        for port in (self.smtp_port, self.smtps_port, *self.cert_ports.values()):
-            _wait_port(port, deadline, proc, d / "master.stderr")
+        try:
+            for port in (self.smtp_port, self.smtps_port, *self.cert_ports.values()):
+                _wait_port(port, deadline, proc, d / "master.stderr")
+        except RuntimeError as exc:  # Postfix says why in its own log, not on stderr
+            raise RuntimeError(f"{exc}\npostfix.log:\n{_tail(d / 'postfix.log')}") from None
 
 
 class ProxyForwarder:
