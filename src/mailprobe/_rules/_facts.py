@@ -175,7 +175,6 @@ def facts(f: Failure) -> dict[str, str]:
         "waited": f"{error.waited:.0f}" if isinstance(error, DeliveryError) else "",
         "scope": _challenge_field(f.challenge, "scope"),
         "wait": named_wait(f.text),
-        "imap_sibling": _imap_sibling(f),
         "sibling": _sibling(f),
         "provider_smtp": _provider_smtp(f),
         "server_link": (words.LINK.search(f.text) or [""])[0].rstrip(".,;"),
@@ -218,12 +217,6 @@ def _greeting_of_pop3(f: Failure) -> bool:
     # A POP3 server greets with "+OK": the person typed the POP3 server for IMAP.
     said = (f.greeting or "") + " " + (str(f.error) if isinstance(f.error, ProtocolError) else "")
     return f.protocol == "imap" and bool(re.search(r"(?:^|[\s'\"])\+OK\b", said))
-
-
-def _imap_sibling(f: Failure) -> str:
-    """``imap.example.com`` for a POP3 host named ``pop.example.com`` or ``pop3.``."""
-    match = re.match(r"pop3?\.(.+)$", f.host, re.I)
-    return f"imap.{match.group(1)}" if match else ""
 
 
 def near_name(f: Failure) -> str:
@@ -337,7 +330,6 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "words_autoban": lambda f: bool(words.AUTOBAN.search(f.text)),
     "words_country": lambda f: bool(words.COUNTRY.search(f.text)),
     "words_full_address": lambda f: bool(words.FULL_ADDRESS.search(f.text)),
-    "not_words_full_address": lambda f: not words.FULL_ADDRESS.search(f.text),
     "words_app_identity": lambda f: bool(words.APP_IDENTITY.search(f.text)),
     "words_moved": lambda f: bool(words.MOVED.search(f.text)),
     "inbox_words_plain": lambda f: (
@@ -346,36 +338,24 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "server_link": lambda f: bool(words.LINK.search(f.text)),
     "provider_smtp_known": lambda f: bool(_provider_smtp(f)),
     "providers_own_host": _providers_own_host,
-    "not_providers_own_host": lambda f: not _providers_own_host(f),
     "sibling_known": lambda f: bool(_sibling(f)),
-    "not_port_is_25": lambda f: not (f.protocol == "smtp" and f.port == 25),
     "port25_connecting": lambda f: (
         f.protocol == "smtp" and f.port == 25 and _timeout_during("connecting")(f)
     ),
     "host_is_local": _host_is_local,
     "greeting_pop3": _greeting_of_pop3,
-    "not_greeting_pop3": lambda f: not _greeting_of_pop3(f),
-    "pop3_sibling_known": lambda f: _greeting_of_pop3(f) and bool(_imap_sibling(f)),
-    "pop3_sibling_unknown": lambda f: not _imap_sibling(f),
+    "pop3_sibling_known": lambda f: _greeting_of_pop3(f) and bool(_sibling(f)),
     "near_name": lambda f: bool(near_name(f)),
     "no_near_name": lambda f: not near_name(f),
     "consumer_address": _consumer_address,
-    "not_consumer_address": lambda f: not _consumer_address(f),
     "words_unknown_user": lambda f: bool(words.UNKNOWN_USER.search(f.text)),
     "auth_command_unknown": lambda f: (
         f.protocol == "smtp" and f.command == "AUTH" and f.code in (500, 502)
     ),
-    "not_auth_command_unknown": lambda f: (
-        not (f.protocol == "smtp" and f.command == "AUTH" and f.code in (500, 502))
-    ),
     "ehlo_refused": lambda f: f.command in ("EHLO", "HELO"),
-    "not_ehlo_refused": lambda f: f.command not in ("EHLO", "HELO"),
     "provider_host_typed": lambda f: _provider_defaults(f) is not None,
-    "not_provider_host_typed": lambda f: _provider_defaults(f) is None,
     "provider_port_differs": _provider_port_differs,
-    "not_provider_port_differs": lambda f: not _provider_port_differs(f),
     "provider_settings_typed": _provider_settings_typed,
-    "not_provider_settings_typed": lambda f: not _provider_settings_typed(f),
     "provider_app_passwords_always": _provider_app_passwords("always"),
     "provider_app_passwords_with_2fa": _provider_app_passwords("with_2fa"),
     "provider_login_local_part": lambda f: (
@@ -414,17 +394,13 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     ),
     "after_login": lambda f: f.stage in (Stage.IMAP_VALIDATE, Stage.TEST_EMAIL, Stage.DELIVERY),
     "capacity_stage": lambda f: f.stage is Stage.CAPACITY,
-    "not_capacity_stage": lambda f: f.stage is not Stage.CAPACITY,
     "validate_stage": lambda f: f.stage is Stage.IMAP_VALIDATE,
     "send_stage": lambda f: f.stage is Stage.TEST_EMAIL,
-    "not_send_stage": lambda f: f.stage is not Stage.TEST_EMAIL,
     "words_blocklist": lambda f: bool(words.BLOCKLIST.search(f.text)),
     "words_reverse_dns": lambda f: bool(words.REVERSE_DNS.search(f.text)),
     "words_reputation": lambda f: bool(words.REPUTATION.search(f.text)),
     "words_in_use": lambda f: f.response_code == "INUSE" or bool(words.IN_USE.search(f.text)),
-    "not_words_in_use": lambda f: not (f.response_code == "INUSE" or words.IN_USE.search(f.text)),
     "words_licence": lambda f: bool(words.LICENCE.search(f.text)),
-    "not_words_licence": lambda f: not words.LICENCE.search(f.text),
     "wait_named": lambda f: bool(named_wait(f.text)),
     "no_wait_named": lambda f: not named_wait(f.text),
     "words_other_block": lambda f: (
@@ -463,30 +439,33 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "missing_imap_version": lambda f: (
         isinstance(f.error, CapabilityError) and "IMAP4rev1" in f.error.missing
     ),
-    "not_missing_imap_version": lambda f: (
-        not (isinstance(f.error, CapabilityError) and "IMAP4rev1" in f.error.missing)
-    ),
     "sending_service": lambda f: bool(words.SENDING_SERVICE.search(f.host)),
-    "not_sending_service": lambda f: not words.SENDING_SERVICE.search(f.host),
     "words_not_allowed": lambda f: bool(words.NOT_ALLOWED.search(f.text)),
     "words_about_format": lambda f: bool(words.FORMAT.search(f.text)),
-    "not_words_about_format": lambda f: not words.FORMAT.search(f.text),
     "email_not_ascii": lambda f: not f.email.isascii(),
     "email_is_ascii": lambda f: f.email.isascii(),
-    "not_provider_app_passwords_always": lambda f: (
-        not (f.provider is not None and f.provider.app_passwords == "always")
-    ),
     "words_short_rate": lambda f: bool(words.SHORT_RATE.search(f.text)),
-    "not_words_short_rate": lambda f: not words.SHORT_RATE.search(f.text),
     "connect_stage": lambda f: f.stage in (Stage.IMAP_CONNECT, Stage.SMTP_CONNECT),
     "imap_stage": lambda f: f.protocol == "imap",
     "words_null_mx": lambda f: bool(
         re.search(r"null MX|accepts? no (?:e-?)?mail|does not accept mail", f.text, re.I)
     ),
-    "not_login_differs": lambda f: not (bool(f.login) and f.login.lower() != f.email.lower()),
     "reply_no": lambda f: f.status == "NO",
     "reply_bye": lambda f: f.status == "BYE",
     "no_server_words": lambda f: not server_words(f.text),
-    "not_connect_stage": lambda f: f.stage not in (Stage.IMAP_CONNECT, Stage.SMTP_CONNECT),
     "reply_temporary": lambda f: isinstance(f.error, ReplyError) and (f.code or 0) // 100 == 4,
 }
+
+
+def _negated(check: Callable[[Failure], bool]) -> Callable[[Failure], bool]:
+    return lambda f: not check(f)
+
+
+# Every condition may also be named as its opposite: "not_<name>".
+PREDICATES.update(
+    {
+        f"not_{name}": _negated(check)
+        for name, check in list(PREDICATES.items())
+        if not name.startswith("not_") and f"not_{name}" not in PREDICATES
+    }
+)
