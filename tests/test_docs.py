@@ -135,6 +135,9 @@ def test_docs_site_builds_strictly() -> None:
 def test_the_library_logs_through_a_null_handler() -> None:
     import logging
 
+    from mailprobe import _log
+
+    assert _log.logger() is logging.getLogger("mailprobe")
     handlers = logging.getLogger("mailprobe").handlers
     assert any(isinstance(h, logging.NullHandler) for h in handlers)
 

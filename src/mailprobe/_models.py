@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import types
 from collections.abc import Iterable, Mapping
-from typing import Any, Generic, Optional, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, Optional, TypeVar, overload
 
 import attrs
-from typing_extensions import Literal
-from typing_extensions import TypeVar as DefaultTypeVar
 
 from ._details import (
     CapacityDetails,
@@ -52,7 +50,12 @@ __all__ = [  # JSONValue and str_tuple are re-exported for the transports and ru
     "str_tuple",
 ]
 
-D_co = DefaultTypeVar("D_co", bound=StageDetails, covariant=True, default=StageDetails)
+if TYPE_CHECKING:  # the default (PEP 696) matters only to type checkers
+    from typing_extensions import TypeVar as DefaultTypeVar
+
+    D_co = DefaultTypeVar("D_co", bound=StageDetails, covariant=True, default=StageDetails)
+else:
+    D_co = TypeVar("D_co", bound=StageDetails, covariant=True)
 
 
 # -- values ------------------------------------------------------------------------

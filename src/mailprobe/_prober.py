@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import os
 import ssl
+import sys
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 import attrs
-from typing_extensions import TypedDict, Unpack
+
+if sys.version_info >= (3, 11):
+    from typing import TypedDict, Unpack
+else:
+    from typing_extensions import TypedDict, Unpack
 
 from ._batch import Batch, ResultHandler, iterate, positive, run_async, run_many
 from ._discovery import DEFAULT_ISPDB_URL

@@ -12,10 +12,9 @@ import fnmatch
 import functools
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 import attrs
-from typing_extensions import Literal
 
 from ._errors import SettingsError
 from ._models import ServerDefaults, str_tuple

@@ -52,12 +52,31 @@ def _harden(context: ssl.SSLContext) -> ssl.SSLContext:
     return context
 
 
+def certifi_bundle() -> str:
+    """The path of certifi's CA bundle.
+
+    Found next to the installed package without importing it: ``certifi.where()``
+    goes through ``importlib.resources``, which costs more than the rest of a cold
+    probe's set-up. A package that is not a plain directory (a zip) falls back to
+    ``certifi.where()``.
+    """
+    import importlib.util  # noqa: PLC0415
+    import os  # noqa: PLC0415
+
+    spec = importlib.util.find_spec("certifi")
+    if spec is not None and spec.origin:
+        bundle = os.path.join(os.path.dirname(spec.origin), "cacert.pem")
+        if os.path.isfile(bundle):
+            return bundle
+    import certifi  # noqa: PLC0415
+
+    return str(certifi.where())
+
+
 @functools.lru_cache(maxsize=32)
 def verifying_context(ca_file: Optional[str] = None) -> ssl.SSLContext:
     """Chain and host name verified against certifi's bundle plus ``ca_file``."""
-    import certifi  # noqa: PLC0415  (once per trust store; slow to import)
-
-    context = ssl.create_default_context(cafile=certifi.where())
+    context = ssl.create_default_context(cafile=certifi_bundle())
     if ca_file is not None:
         try:
             context.load_verify_locations(cafile=ca_file)

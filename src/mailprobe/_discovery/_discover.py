@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import logging
 import os
 import ssl
 import time
@@ -19,6 +18,7 @@ from typing import Callable, Optional
 
 import attrs
 
+from .. import _log
 from .._deadline import Deadline
 from .._enums import Security
 from .._errors import SettingsError
@@ -48,8 +48,6 @@ from ._sources import (
     registered_domain,
 )
 from ._verify import check
-
-logger = logging.getLogger("mailprobe")
 
 LOOKUP_SHARE = 0.6  # of the deadline for the lookups; checking greetings gets the rest
 MAX_CHECKED = 8  # candidates checked per protocol
@@ -353,7 +351,7 @@ def _guarded(source: str, job: Callable[[Deadline], Found], deadline: Deadline) 
     try:
         return job(deadline)
     except Exception as exc:  # a bug in one lookup must not sink the others
-        logger.warning("discovery lookup (%s) failed: %s", source, type(exc).__name__)
+        _log.log(_log.WARNING, "discovery lookup (%s) failed: %s", source, type(exc).__name__)
         return _one(source, source, "failed", f"unexpected {type(exc).__name__}")
 
 

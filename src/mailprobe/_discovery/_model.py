@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 import attrs
-from typing_extensions import Literal
 
 from .._enums import Security
 from .._models import ProbeResult, str_tuple

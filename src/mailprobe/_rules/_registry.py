@@ -9,19 +9,16 @@ answers sits below every rule. Registries are instances, never module globals.
 from __future__ import annotations
 
 import itertools
-import logging
 from collections.abc import Iterable, Iterator
-from typing import Callable, Optional, TypeVar, Union, overload
+from typing import Callable, Literal, Optional, TypeVar, Union, overload
 
 import attrs
-from typing_extensions import Literal
 
+from .. import _log
 from .._enums import ErrorCategory, Security, Stage
 from .._errors import ProbeError, ReplyError, RuleError
 from .._models import Diagnosis, Evidence, Message, str_tuple
 from .._providers import Provider
-
-logger = logging.getLogger("mailprobe")
 
 
 @attrs.frozen(kw_only=True)
@@ -302,12 +299,13 @@ def _try(rule: Rule, failure: Failure) -> tuple[Outcome, Optional[Diagnosis]]:
         diagnosis = rule.check(failure)
     except Exception:
         # A broken rule must not break the probe; the next rule gets its turn.
-        logger.warning("rule %s raised; skipped", rule.id, exc_info=True)
+        _log.log(_log.WARNING, "rule %s raised; skipped", rule.id, exc_info=True)
         return "raised", None
     if diagnosis is None:
         return "no_match", None
     if not isinstance(diagnosis, Diagnosis):
-        logger.warning(
+        _log.log(
+            _log.WARNING,
             "rule %s returned %s, not a Diagnosis; skipped", rule.id, type(diagnosis).__name__
         )
         return "invalid", None
@@ -331,7 +329,9 @@ def fallback(failure: Failure) -> Diagnosis:
         diagnosis = diagnose(failure, "unknown", evidence=(rule_id, {}, ""))
     except Exception:
         # Whatever a server sent, classification ends in a diagnosis.
-        logger.warning("the fallback diagnosis failed; a minimal one is used", exc_info=True)
+        _log.log(
+            _log.WARNING, "the fallback diagnosis failed; a minimal one is used", exc_info=True
+        )
         summary = "The check failed; no more is known."
         diagnosis = Diagnosis(
             category=ErrorCategory.for_stage(failure.stage),

@@ -16,12 +16,12 @@ person did not choose (RFC 8314 section 3 describes the port and mode mix-ups):
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import attrs
 
+from .. import _log
 from .._deadline import Deadline
 from .._defaults import english_text
 from .._enums import Security
@@ -42,7 +42,6 @@ from .._transports._base import Endpoint, Transcript, close_quietly
 if TYPE_CHECKING:
     from ._context import RunState, StageContext
 
-logger = logging.getLogger("mailprobe")
 
 #: Seconds a connection gets to greet (or finish its TLS handshake) before the other
 #: mode is tried on a second connection; at most a third of the time left.
@@ -243,7 +242,8 @@ def answers(
     except (CertificateError, ReplyError):
         return True
     except Exception as exc:  # any other failure rules the mode out
-        logger.debug(
+        _log.log(
+            _log.DEBUG,
             "%s port %s with %s: %s", protocol, server.port, security.value, type(exc).__name__
         )
         return False
@@ -408,7 +408,8 @@ def find_working(state: RunState, protocol: str, deadline: Deadline) -> Optional
         try:
             conn = opener(_endpoint(state, candidate, security, None), attempt)
         except Exception as exc:  # any failure rules the candidate out
-            logger.debug(
+            _log.log(
+                _log.DEBUG,
                 "%s port %s with %s: %s", protocol, port, security.value, type(exc).__name__
             )
             continue

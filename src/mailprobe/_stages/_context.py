@@ -9,7 +9,6 @@ rules (from the masked view) and reports events; the runner drives it.
 
 from __future__ import annotations
 
-import logging
 import ssl
 import threading
 import time
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, NoReturn, Optional, Union
 
 import attrs
 
+from .. import _log
 from .._deadline import Deadline
 from .._defaults import shared_providers, shared_rules
 from .._details import StageDetails
@@ -46,7 +46,6 @@ if TYPE_CHECKING:
     from .._rules._registry import RuleRegistry
     from ._optional import Check
 
-logger = logging.getLogger("mailprobe")
 _ORDER = {stage: index for index, stage in enumerate(Stage)}
 
 
@@ -261,7 +260,7 @@ class RunState:
         self.capabilities: dict[str, tuple[str, ...]] = {}
         self.greetings: dict[str, str] = {}  # per protocol, what the server said first
         self.untrusted_allowed: set[str] = set()  # protocols whose certificate was allowed
-        self._debug = logger.isEnabledFor(logging.DEBUG)
+        self._debug = _log.enabled(_log.DEBUG)
 
     # -- servers and secrets ---------------------------------------------------------
     def given(self, protocol: str) -> ServerSettings:
@@ -300,7 +299,7 @@ class RunState:
             line = mask_text(line, secrets)  # transports mask already; this is a second net
             if keep:
                 lines().append(line)
-            logger.debug("%s %s", protocol, line)
+            _log.log(_log.DEBUG, "%s %s", protocol, line)
 
         return Transcript(sink)
 
@@ -347,7 +346,8 @@ class RunState:
 
     def _store(self, step: Step, result: StageResult) -> None:
         if result.failed and result.diagnosis is not None:
-            logger.info(
+            _log.log(
+                _log.INFO,
                 "%s failed in %.3fs: %s (%s)",
                 step.name or result.stage.value,
                 result.duration,
@@ -355,7 +355,8 @@ class RunState:
                 result.diagnosis.cause,
             )
         else:
-            logger.info(
+            _log.log(
+                _log.INFO,
                 "%s %s in %.3fs",
                 step.name or result.stage.value,
                 result.status.value,
@@ -468,7 +469,8 @@ class RunState:
         try:
             diagnosis = step.amend(ctx, error, diagnosis)
         except Exception as exc:  # finding a suggestion must never lose the diagnosis
-            logger.warning(
+            _log.log(
+                _log.WARNING,
                 "amending the %s diagnosis raised %s", step.stage.value, type(exc).__name__
             )
         return attrs.evolve(diagnosis, stage=step.stage)

@@ -9,14 +9,13 @@ scripted outcomes with no network.
 
 from __future__ import annotations
 
-import logging
 import ssl
 from collections.abc import Mapping, Sequence
-from typing import Callable, Optional
+from typing import Callable, Optional, Protocol
 
 import attrs
-from typing_extensions import Protocol
 
+from .. import _log
 from .._deadline import Deadline
 from .._enums import Security
 from .._models import JSONValue, str_tuple
@@ -174,6 +173,7 @@ def close_quietly(conn: object) -> None:
     try:
         conn.close()  # type: ignore[attr-defined]
     except Exception as exc:
-        logging.getLogger("mailprobe").warning(
+        _log.log(
+            _log.WARNING,
             "a transport's close() raised %s; ignored", type(exc).__name__
         )

@@ -10,7 +10,6 @@ is not one, a ``UnicodeError``, an ``IndexError`` deep in a parser) becomes a
 
 from __future__ import annotations
 
-import ast
 import binascii
 import errno
 import imaplib
@@ -109,6 +108,8 @@ def _imap_error(exc: imaplib.IMAP4.error, command: Optional[str], greeted: bool)
     match = _IMAP_COMMAND_ERROR.match(text)
     if match:
         try:
+            import ast  # noqa: PLC0415 - only for imaplib's error text
+
             data = ast.literal_eval(match.group(3))
             server = _text(data[-1]) if data else ""
         except (ValueError, SyntaxError, IndexError):
