@@ -353,6 +353,7 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
         f.protocol == "smtp" and f.command == "AUTH" and f.code in (500, 502)
     ),
     "ehlo_refused": lambda f: f.command in ("EHLO", "HELO"),
+    "greeting_reply": lambda f: f.command in (None, "CONNECT"),
     "provider_host_typed": lambda f: _provider_defaults(f) is not None,
     "provider_port_differs": _provider_port_differs,
     "provider_settings_typed": _provider_settings_typed,
