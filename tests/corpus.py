@@ -52,7 +52,7 @@ _SECURITY = {
     "none": Security.NONE,
     "plain": Security.NONE,
 }
-_CLIENT_IP = re.compile(r"<(?:client|remote)_ip>")
+_CLIENT_IP = re.compile(r"<(?:client_|remote_|sending_|sender_|your_)?ip(?:_address)?>", re.I)
 _VALIDATE_SLOTS = {"CAPABILITY": "imap_capabilities", "LIST": "imap_list"}
 
 
@@ -74,7 +74,7 @@ def reply_text(row: dict[str, Any]) -> str:
     """The reply's text as the transport would decode it."""
     if "text_b64" in row:
         return decode_reply(base64.b64decode(row["text_b64"]))
-    # Collectors wrote <client_ip> where the server names the connecting address; a
+    # Collectors wrote <client_ip> (or <ip>) where the server names the connecting address; a
     # real reply has an address there (one from the documentation range, RFC 5737).
     text: str = _CLIENT_IP.sub("192.0.2.45", row["text"])
     return text
