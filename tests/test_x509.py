@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import ssl
 
+import pytest
 import trustme
 
 from mailprobe._x509 import summarize
@@ -86,3 +87,24 @@ def test_an_oversized_certificate_is_only_fingerprinted() -> None:
     der = _certificate_with_oid(b"\x55\x04\x03") + b"\0" * MAX_CERTIFICATE
     summary = summarize(der)
     assert set(summary) == {"sha256", "parse_error"}
+
+
+def test_certificate_times_follow_rfc_5280() -> None:
+    from mailprobe._x509 import _time
+
+    utc = datetime.timezone.utc
+    # UTCTime: 50-99 are 19xx, 00-49 are 20xx (RFC 5280 4.1.2.5.1).
+    assert _time(0x17, b"490101000000Z") == datetime.datetime(2049, 1, 1, tzinfo=utc)
+    assert _time(0x17, b"500101000000Z") == datetime.datetime(1950, 1, 1, tzinfo=utc)
+    assert _time(0x17, b"691231235959Z") == datetime.datetime(1969, 12, 31, 23, 59, 59, tzinfo=utc)
+    assert _time(0x18, b"20500615120000Z") == datetime.datetime(2050, 6, 15, 12, tzinfo=utc)
+    for tag, bad in [
+        (0x17, b"4901010000Z"),  # seconds missing
+        (0x17, b"490101000000"),  # no Z
+        (0x18, b"2050061512000+Z"),
+        (0x17, b"491301000000Z"),  # month 13
+        (0x18, b"205006151200000Z"),  # too long
+        (0x17, "49\uff101010000\uff10Z".encode()),  # fullwidth digits, not ASCII
+    ]:
+        with pytest.raises(ValueError, match=r"certificate time|month"):
+            _time(tag, bad)

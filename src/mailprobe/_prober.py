@@ -24,7 +24,6 @@ if sys.version_info >= (3, 11):
 else:
     from typing_extensions import TypedDict, Unpack
 
-from ._batch import Batch, ResultHandler, iterate, positive, run_async, run_many
 from ._discovery import DEFAULT_ISPDB_URL
 from ._errors import SettingsError
 from ._models import ProbeEvent, ProbeResult
@@ -37,6 +36,7 @@ from ._transports._base import Transport
 from ._transports._stdlib import StdlibTransport
 
 if TYPE_CHECKING:
+    from ._batch import ResultHandler
     from ._discovery._model import DiscoveredProbe, Discovery
     from ._providers import Providers
     from ._rules._registry import RuleRegistry
@@ -264,6 +264,8 @@ class Prober:
         ``SettingsError`` naming its index (``settings[3]``).
         """
         _refuse_unknown("Prober.probe_many()", options, _INBOX_KEYS)
+        from ._batch import run_many  # noqa: PLC0415 - batches only
+
         make = self._batch_maker(options, max_workers, per_host_limit)
         return run_many(
             settings,
@@ -290,6 +292,8 @@ class Prober:
         them to stop.
         """
         _refuse_unknown("Prober.probe_iter()", options, _INBOX_KEYS)
+        from ._batch import Batch, iterate  # noqa: PLC0415 - batches only
+
         make = self._batch_maker(options, max_workers, per_host_limit)
         batch = Batch(settings, make, max_workers=max_workers, per_host_limit=per_host_limit)
         return iterate(batch)
@@ -297,6 +301,8 @@ class Prober:
     def _batch_maker(
         self, options: InboxOptions, max_workers: object, per_host_limit: object
     ) -> Callable[[InboxSettings], Runner]:
+        from ._batch import positive  # noqa: PLC0415 - batches only
+
         positive("max_workers", max_workers)
         if per_host_limit is not None:
             positive("per_host_limit", per_host_limit)
@@ -311,6 +317,8 @@ class Prober:
         ``on_event`` is called on the event loop. Cancelling the task ends the probe's
         deadline, so it stops at once. Invalid options raise before anything runs."""
         _refuse_unknown("Prober.aprobe()", options, _PROBE_KEYS)
+        from ._batch import run_async  # noqa: PLC0415 - asyncio only
+
         return await run_async(self._runner(settings, options), options.get("on_event"))
 
     def discover(

@@ -12,7 +12,6 @@ leg that ends last. Nothing escapes but the caller's own exceptions (from
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from typing import Callable, Optional, Union
@@ -107,6 +106,8 @@ class Runner:
 
     def _relayed(self, on_event: EventHandler) -> ProbeResult:
         """Both legs on threads; their events reach ``on_event`` in the caller's thread."""
+        import queue  # noqa: PLC0415 - only probes with on_event relay events
+
         started = time.monotonic()
         events: queue.SimpleQueue[Union[ProbeEvent, None]] = queue.SimpleQueue()
         state, bodies = self._begin(events.put)

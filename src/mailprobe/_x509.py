@@ -95,9 +95,19 @@ def _name(content: bytes) -> str:
 
 
 def _time(tag: int, value: bytes) -> datetime.datetime:
-    text = value.decode("ascii")
-    fmt = "%y%m%d%H%M%SZ" if tag == 0x17 else "%Y%m%d%H%M%SZ"
-    return datetime.datetime.strptime(text, fmt).replace(tzinfo=datetime.timezone.utc)
+    """UTCTime (YYMMDDHHMMSSZ; 50-99 are 19xx, RFC 5280 4.1.2.5.1) or GeneralizedTime
+    (YYYYMMDDHHMMSSZ); ValueError for anything else."""
+    digits = 12 if tag == 0x17 else 14
+    if len(value) != digits + 1 or value[-1:] != b"Z" or not value[:-1].isdigit():
+        raise ValueError(f"not a certificate time: {value[:20]!r}")
+    if tag == 0x17:
+        year = int(value[:2])
+        year += 1900 if year >= 50 else 2000
+        rest = value[2:]
+    else:
+        year, rest = int(value[:4]), value[4:]
+    month, day, hour, minute, second = (int(rest[i : i + 2]) for i in range(0, 10, 2))
+    return datetime.datetime(year, month, day, hour, minute, second, tzinfo=datetime.timezone.utc)
 
 
 def _alt_names(extensions: bytes) -> list[str]:
