@@ -187,7 +187,9 @@ class Catalogue:
 def _message(message_id: str, values: Mapping[str, str]) -> Optional[tuple[Message, str]]:
     """The message with the values its English template needs, and the English text;
     None when one of those values is empty."""
-    template = english()[message_id]
+    template = english().get(message_id)
+    if template is None:
+        return None
     names = fields(template)
     if not all(values.get(name) for name in names):
         return None
@@ -214,17 +216,20 @@ def _hints(
     for choice in cause.hints:
         if not choice.applies(failure):
             continue
+        # The provider's own steps come first, where the first generic hint stood; the
+        # generic ones they cover are left out, those marked "keep" follow them.
+        out.extend(steps)
+        steps = []
         if replace and not choice.keep:
-            # The provider's own steps replace the generic ones, where the first stood.
-            out.extend(steps)
-            steps = []
             continue
         if choice.id.startswith("shared.retry") and not temporary:
             continue  # "try again" only where retrying may work
-        made = _message(choice.id, values)
+        # Where the problem may pass, a step to take "if it keeps happening" says so.
+        made = _message(f"{choice.id}.persist", values) if temporary else None
+        made = made or _message(choice.id, values)
         if made is not None:
             out.append(made)
-    out.extend(steps)  # every hint was kept: the provider's steps go last
+    out.extend(steps)  # no generic hint applied: the provider's steps alone
     if not out:  # every diagnosis gives at least one step
         made = _message("shared.contact_support", values)
         if made is not None:

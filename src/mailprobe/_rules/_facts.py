@@ -177,6 +177,7 @@ def facts(f: Failure) -> dict[str, str]:
         "wait": named_wait(f.text),
         "sibling": _sibling(f),
         "provider_smtp": _provider_smtp(f),
+        "provider_documented": _provider_documented(f),
         "server_link": (words.LINK.search(f.text) or [""])[0].rstrip(".,;"),
         "near_name": near_name(f),
     }
@@ -222,6 +223,17 @@ def _greeting_of_pop3(f: Failure) -> bool:
 def near_name(f: Failure) -> str:
     """A server name a letter or two from the one typed that the address suggests."""
     return near_name_for(f.host, f.email, f.protocol)
+
+
+def _provider_documented(f: Failure) -> str:
+    """The provider's documented server for this protocol as "host, port N with MODE",
+    when it is not the host typed."""
+    if f.provider is None:
+        return ""
+    server = f.provider.imap if f.protocol == "imap" else f.provider.smtp
+    if server is None or server.host.lower() == f.host.lower():
+        return ""
+    return f"{server.host}, port {server.port} with {_mode(server.security)}"
 
 
 def _provider_smtp(f: Failure) -> str:
@@ -337,6 +349,10 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     ),
     "server_link": lambda f: bool(words.LINK.search(f.text)),
     "provider_smtp_known": lambda f: bool(_provider_smtp(f)),
+    "provider_documented_known": lambda f: bool(_provider_documented(f)),
+    "words_virus": lambda f: bool(words.VIRUS.search(f.text)),
+    "words_temporary": lambda f: bool(words.TEMPORARY.search(f.text)),
+    "words_not_found": lambda f: bool(words.NOT_FOUND.search(f.text)),
     "providers_own_host": _providers_own_host,
     "sibling_known": lambda f: bool(_sibling(f)),
     "port25_connecting": lambda f: (

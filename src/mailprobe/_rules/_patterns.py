@@ -77,3 +77,13 @@ NOT_ALLOWED = re.compile(
 FORMAT = re.compile(
     r"header|RFC ?5322|RFC ?2822|compliant|syntax|format|malformed|line ending", re.I
 )
+VIRUS = re.compile(r"\bvirus|malware|\binfected\b|trojan|\bworm\b", re.I)
+# The server itself calls the refusal passing.
+TEMPORARY = re.compile(
+    r"\btemporar\w*|\bdeferred\b|try (?:again )?later|retry later|please retry|\bfor now\b", re.I
+)
+NOT_FOUND = re.compile(
+    r"not (?:be )?found|does not exist|doesn.t exist|no such|\bnonexistent\b"
+    r"|\bunknown (?:mailbox|folder)",
+    re.I,
+)

@@ -6,7 +6,13 @@ import re
 
 # What to drop from a server's words before quoting them to a person: protocol codes,
 # tracking tokens and links (links are offered separately).
-_LEAD_CODES = re.compile(r"^\s*(?:[245]\.\d{1,3}\.\d{1,3}\s*)?(?:\[[^\]]{0,80}\]\s*)?", re.I)
+_LEAD_CODES = re.compile(
+    r"^\s*(?:[245]\.\d{1,3}\.\d{1,3}\s*)?(?:\[[^\]]{0,80}\]\s*)?(?:\d{1,3}\s+(?=[A-Za-z]))?", re.I
+)
+# A reply code repeated in brackets at the end ("(554.30)", "(#5.7.1)").
+_CODE_IN_BRACKETS = re.compile(r"\(\s*#?\s*[245]\d{0,2}(?:\.\d{1,3}){1,2}\s*\)")
+# Diagnostic blocks a server appends ("[BeginDiagnosticData]...[EndDiagnosticData]").
+_DIAGNOSTIC = re.compile(r"\[BeginDiagnosticData\].*?(?:\[EndDiagnosticData\]|$)", re.I | re.S)
 _INNER_ENHANCED = re.compile(r"(?<![\w.])[245]\.\d{1,3}\.\d{1,3}(?![\w.])")
 _URL = re.compile(r"(?:https?://|www\.)[^\s\"'<>)\]]+", re.I)
 _TRACE = re.compile(
@@ -48,6 +54,8 @@ def server_words(text: str) -> str:
     """``text`` as a person may read it: codes, tracking tokens and links removed,
     whitespace collapsed, cut at a word boundary."""
     words = _LEAD_CODES.sub("", text.replace("\r", " ").replace("\n", " "))
+    words = _DIAGNOSTIC.sub("", words)
+    words = _CODE_IN_BRACKETS.sub("", words)
     words = _URL.sub("", words)
     words = _TRACE.sub("", words)
     words = _INNER_ENHANCED.sub(_code_unless_section, words)
@@ -57,9 +65,13 @@ def server_words(text: str) -> str:
     words = _SPACES.sub(" ", words).strip(" -:;,.")
     if _BANNER.search(words):
         return ""  # a greeting banner ("mx.example.com ESMTP ready") tells the person nothing
-    sentence = _SENTENCE_END.split(words, maxsplit=1)[0]
-    if len(sentence.split()) >= 3:
-        words = sentence  # the first sentence carries the reason; the rest is detail
+    sentences = _SENTENCE_END.split(words, maxsplit=2)
+    if len(sentences[0].split()) >= 3:
+        # The first sentence carries the reason, the rest is mostly detail; a short
+        # second sentence often names the reason itself ("... This mailbox is disabled").
+        words = sentences[0]
+        if len(sentences) > 1 and len(sentences[1].split()) >= 3 and len(sentences[1]) <= 80:
+            words = f"{words}. {sentences[1].rstrip(' .')}"
     if len(words) > _WORDS_LIMIT:
         words = words[:_WORDS_LIMIT].rsplit(" ", 1)[0] + "..."
     # A reply of a word or two ("Rejected") says nothing the summary does not.
