@@ -52,7 +52,9 @@ _SECURITY = {
     "none": Security.NONE,
     "plain": Security.NONE,
 }
-_CLIENT_IP = re.compile(r"<(?:client_|remote_|sending_|sender_|your_)?ip(?:_address)?>", re.I)
+_CLIENT_IP = re.compile(
+    r"<(?:client_|remote_|sending_|sender_|your_)?ip(?:_address)?>|\{IP\}", re.I
+)
 _VALIDATE_SLOTS = {"CAPABILITY": "imap_capabilities", "LIST": "imap_list"}
 
 
@@ -116,6 +118,12 @@ def probe_row(row: dict[str, Any]) -> mailprobe.ProbeResult:
         # A reply to STARTTLS means STARTTLS was chosen, on the usual port for it.
         security = Security.STARTTLS
         default_port = {"imap": 143, "smtp": 587}[protocol]
+    if security is not None and "port" not in context:
+        # The usual port for the mode the row names (STARTTLS is not asked of 993/465).
+        default_port = {
+            ("imap", Security.TLS): 993, ("imap", Security.STARTTLS): 143,
+            ("smtp", Security.TLS): 465, ("smtp", Security.STARTTLS): 587,
+        }.get((protocol, security), default_port)
     host = row.get("host") or default_host
     try:
         server = ServerSettings(
