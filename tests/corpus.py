@@ -134,8 +134,8 @@ def probe_row(row: dict[str, Any]) -> mailprobe.ProbeResult:
             host=default_host, port=int(context.get("port", default_port)), security=security
         )
     overrides: dict[str, Any] = {protocol: server}
-    if context.get("email"):
-        overrides["email"] = context["email"]
+    if context.get("email"):  # a placeholder such as "<user>@ya.ru" stands for a name
+        overrides["email"] = re.sub(r"<[^<>@]*>", "user", context["email"])
     if context.get("login"):
         overrides["username"] = context["login"]
     if context.get("oauth2") or context.get("auth") in ("XOAUTH2", "OAUTHBEARER"):
