@@ -8,7 +8,7 @@ from mailprobe import ErrorCategory as C
 from mailprobe import ProtocolError, ReplyError
 from mailprobe._rules._words import server_words
 
-from .test_rules import I_CONNECT, I_VALIDATE, S_CONNECT, S_LOGIN, SEND, Row, diagnosis_of
+from .test_rules import I_CONNECT, I_LOGIN, I_VALIDATE, S_CONNECT, S_LOGIN, SEND, Row, diagnosis_of
 
 
 def _greeting(line: str) -> ProtocolError:
@@ -103,7 +103,7 @@ def test_a_sender_refused_although_it_signed_in_points_at_the_sending_addresses(
     reply = ReplyError.smtp(553, "5.7.1 Sender address not allowed for this account",
                             command="MAIL")
     diagnosis = diagnosis_of(Row(SEND, reply, C.TEST_EMAIL_FAILED, "sender_not_allowed"))
-    assert diagnosis.summary.startswith("You signed in as alice@example.com")
+    assert diagnosis.summary.startswith("The sign-in as alice@example.com worked")
     assert "send mail as" in diagnosis.hints[0]
 
 
@@ -159,3 +159,70 @@ def test_a_providers_own_step_comes_before_the_generic_ones() -> None:
 )
 def test_quoted_server_words_keep_the_reason_and_drop_the_codes(text: str, quoted: str) -> None:
     assert server_words(text) == quoted
+
+
+# -- the seventh review -------------------------------------------------------------------
+def test_a_receiving_server_typed_for_sending_is_named_first_whatever_it_refused() -> None:
+    reply = ReplyError.smtp(550, "5.1.1 <bcc@app.example>: Recipient address rejected",
+                            command="RCPT")
+    diagnosis = diagnosis_of(
+        Row(SEND, reply, C.TEST_EMAIL_FAILED, "recipient_rejected", host="mx.zoho.com", port=25),
+        email="alice@zoho.com",
+    )
+    assert diagnosis.cause == "recipient_rejected"
+    assert diagnosis.summary.startswith("mx.zoho.com only receives mail for its own domain")
+    assert diagnosis.hints[0].startswith("mx.zoho.com looks like a server that receives mail")
+    assert diagnosis.hints[1].startswith("Zoho Mail documents smtp.zoho.com")
+    submission = diagnosis_of(Row(SEND, reply, C.TEST_EMAIL_FAILED, "recipient_rejected"))
+    assert not any("receives mail" in h for h in submission.hints)
+
+
+def test_a_command_refused_after_connecting_is_put_down_to_the_app() -> None:
+    reply = ReplyError.imap("BAD", "Invalid characters in atom", command="LOGIN")
+    diagnosis = diagnosis_of(Row(I_LOGIN, reply, C.IMAP_AUTHENTICATION_ERROR, "protocol_error"))
+    assert "most likely a problem in the app" in diagnosis.summary
+    assert diagnosis.hints[0].startswith("Contact the app's support team")
+
+
+@pytest.mark.parametrize(
+    ("row", "on_address"),
+    [
+        (Row(S_CONNECT, ReplyError.smtp(421, "4.7.0 Error: too many connections from "
+                                        "192.0.2.7", command="CONNECT"),
+             C.SMTP_SETTINGS_INCORRECT, "too_many_connections"), True),
+        (Row(I_CONNECT, ReplyError.imap("BYE", "Too many connections, try again later"),
+             C.IMAP_SETTINGS_INCORRECT, "too_many_connections"), True),
+        (Row(I_LOGIN, ReplyError.imap("NO", "[LIMIT] Too many concurrent sessions for this "
+                                      "user", command="LOGIN"),
+             C.IMAP_AUTHENTICATION_ERROR, "too_many_connections"), False),
+    ],
+)
+def test_a_connection_limit_before_login_is_on_the_apps_address(row: Row, on_address: bool) -> None:
+    diagnosis = diagnosis_of(row)
+    assert diagnosis.cause == "too_many_connections" and diagnosis.temporary is True
+    closes = any(h.startswith("Close mail apps") for h in diagnosis.hints)
+    assert closes is not on_address
+    assert ("app's address" in diagnosis.summary) is on_address
+
+
+def test_no_app_password_hint_twice_beside_a_providers_own() -> None:
+    reply = ReplyError.imap("NO", "[AUTHENTICATIONFAILED] Invalid credentials(Failure)",
+                            command="LOGIN")
+    diagnosis = diagnosis_of(
+        Row(I_LOGIN, reply, C.IMAP_AUTHENTICATION_ERROR, "invalid_credentials",
+            host="imappro.zoho.com"),
+        email="alice@zohomail.com",
+    )
+    assert sum("app password" in h.lower() or "application-specific" in h.lower()
+               for h in diagnosis.hints) == 1
+
+
+def test_too_many_failed_sign_ins_also_ask_for_a_wait() -> None:
+    reply = ReplyError.smtp(535, "5.7.0 (#AUTH005) Too many bad auth attempts.", command="AUTH")
+    diagnosis = diagnosis_of(
+        Row(S_LOGIN, reply, C.UNAUTHORIZED_APP_PASSWORD_REQUIRED, "app_password_required",
+            host="smtp.mail.yahoo.com"),
+        email="alice@yahoo.com",
+    )
+    assert diagnosis.cause == "app_password_required"
+    assert any("wait about an hour" in h for h in diagnosis.hints)

@@ -105,14 +105,18 @@ def _choices(items: Iterable[Mapping[str, Any]]) -> tuple[Choice, ...]:
 @functools.lru_cache(maxsize=1)
 def causes() -> Mapping[str, Cause]:
     """The cause vocabulary, read once per process."""
-    data = _read("causes.json")["causes"]
+    read = _read("causes.json")
+    data = read["causes"]
+    # Choices that come before every cause's own (a receiving server typed for sending
+    # is the first thing to fix, whatever it then refused).
+    first = read.get("every_cause", {})
     return {
         name: Cause(
             id=name,
             category=entry["category"],
             temporary=bool(entry["temporary"]),
-            summary=_choices(entry["summary"]),
-            hints=_choices(entry["hints"]),
+            summary=_choices([*first.get("summary", ()), *entry["summary"]]),
+            hints=_choices([*first.get("hints", ()), *entry["hints"]]),
             temporary_if=tuple(entry.get("temporary_if", ())),
             permanent_if=tuple(entry.get("permanent_if", ())),
             links=tuple(entry.get("links", ())),
@@ -207,11 +211,16 @@ def _provider_steps(cause: str, failure: Failure) -> list[tuple[Message, str]]:
     ]
 
 
+_APP_PASSWORD = re.compile(r"app(?:lication)?[- ](?:specific )?password", re.I)
+
+
 def _hints(
     cause: Cause, failure: Failure, values: Mapping[str, str], temporary: bool
 ) -> list[tuple[Message, str]]:
     steps = _provider_steps(cause.id, failure)
     replace = bool(steps)
+    # A kept app-password hint says nothing the provider's own steps already say.
+    steps_cover_app_passwords = any(_APP_PASSWORD.search(text) for _m, text in steps)
     out: list[tuple[Message, str]] = []
     for choice in cause.hints:
         if not choice.applies(failure):
@@ -221,6 +230,8 @@ def _hints(
         out.extend(steps)
         steps = []
         if replace and not choice.keep:
+            continue
+        if steps_cover_app_passwords and "app_password" in choice.id:
             continue
         if choice.id.startswith("shared.retry") and not temporary:
             continue  # "try again" only where retrying may work

@@ -351,6 +351,13 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "provider_smtp_known": lambda f: bool(_provider_smtp(f)),
     "provider_documented_known": lambda f: bool(_provider_documented(f)),
     "words_virus": lambda f: bool(words.VIRUS.search(f.text)),
+    "words_too_many": lambda f: bool(re.search(r"\btoo many\b", f.text, re.I)),
+    # A connection limit met before any login, or one the server says is per address,
+    # is on the app's network address (or the whole server), not on the mailbox.
+    "limit_on_address": lambda f: (
+        f.stage in (Stage.IMAP_CONNECT, Stage.SMTP_CONNECT)
+        or bool(words.CLIENT_ADDRESS.search(f.text))
+    ),
     "words_temporary": lambda f: bool(words.TEMPORARY.search(f.text)),
     "words_not_found": lambda f: bool(words.NOT_FOUND.search(f.text)),
     "providers_own_host": _providers_own_host,

@@ -66,7 +66,7 @@ SENDING_SERVICE = re.compile(
 )
 # Servers that receive mail for a domain (MX hosts), not submission servers.
 RECEIVING_HOST = re.compile(
-    r"^(?:mx\d*|aspmx\d*|alt\d+\.aspmx|smtpin\d*|[\w-]*-smtpin|mxa|mxb|inbound\d*|mail-in\d*|in\d*)[.-]|"
+    r"^(?:mx\d*(?:[a-z]{1,2}\d*)?|aspmx\d*|alt\d+\.aspmx|smtpin\d*|[\w-]*-smtpin|mxa|mxb|inbound\d*|mail-in\d*|in\d*)[.-]|"
     r"\.mail\.protection\.outlook\.com$|^mx\.|\.mx\.",
     re.I,
 )
@@ -75,7 +75,9 @@ NOT_ALLOWED = re.compile(
     r"not allowed|not permitted|policy|restricted|denied|external|outside", re.I
 )
 FORMAT = re.compile(
-    r"header|RFC ?5322|RFC ?2822|compliant|syntax|format|malformed|line ending", re.I
+    r"header|RFC ?5322|RFC ?2822|compliant|syntax|format|malformed|line ending|"
+    r"\bFrom address|\bSender address|Message-?ID|\bMIME\b",
+    re.I,
 )
 VIRUS = re.compile(r"\bvirus|malware|\binfected\b|trojan|\bworm\b", re.I)
 # The server itself calls the refusal passing.
