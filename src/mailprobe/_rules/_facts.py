@@ -225,24 +225,27 @@ def near_name(f: Failure) -> str:
     return near_name_for(f.host, f.email, f.protocol)
 
 
+def _described(server: Optional[ServerDefaults]) -> str:
+    """A provider's server as "host, port N with MODE" (empty for none)."""
+    if server is None:
+        return ""
+    return f"{server.host}, port {server.port} with {_mode(server.security)}"
+
+
 def _provider_documented(f: Failure) -> str:
-    """The provider's documented server for this protocol as "host, port N with MODE",
-    when it is not the host typed."""
+    """The provider's documented server for this protocol, when it is not the host typed."""
     if f.provider is None:
         return ""
     server = f.provider.imap if f.protocol == "imap" else f.provider.smtp
     if server is None or server.host.lower() == f.host.lower():
         return ""
-    return f"{server.host}, port {server.port} with {_mode(server.security)}"
+    return _described(server)
 
 
 def _provider_smtp(f: Failure) -> str:
-    """The provider's sending server as "host, port N with MODE", for a person who typed
-    a server that only receives mail."""
-    if f.provider is None or f.provider.smtp is None:
-        return ""
-    smtp = f.provider.smtp
-    return f"{smtp.host}, port {smtp.port} with {_mode(smtp.security)}"
+    """The provider's sending server, for a person who typed a server that only
+    receives mail."""
+    return _described(f.provider.smtp) if f.provider is not None else ""
 
 
 def _providers_own_host(f: Failure) -> bool:
@@ -351,7 +354,7 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "provider_smtp_known": lambda f: bool(_provider_smtp(f)),
     "provider_documented_known": lambda f: bool(_provider_documented(f)),
     "words_virus": lambda f: bool(words.VIRUS.search(f.text)),
-    "words_too_many": lambda f: bool(re.search(r"\btoo many\b", f.text, re.I)),
+    "words_too_many": lambda f: bool(words.TOO_MANY.search(f.text)),
     # A connection limit met before any login, or one the server says is per address,
     # is on the app's network address (or the whole server), not on the mailbox.
     "limit_on_address": lambda f: (

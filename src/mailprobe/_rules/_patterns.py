@@ -66,7 +66,7 @@ SENDING_SERVICE = re.compile(
 )
 # Servers that receive mail for a domain (MX hosts), not submission servers.
 RECEIVING_HOST = re.compile(
-    r"^(?:mx\d*(?:[a-z]{1,2}\d*)?|aspmx\d*|alt\d+\.aspmx|smtpin\d*|[\w-]*-smtpin|mxa|mxb|inbound\d*|mail-in\d*|in\d*)[.-]|"
+    r"^(?:mx\d*(?:[a-z]{1,2}\d*)?|aspmx\d*|alt\d+\.aspmx|smtpin\d*|[\w-]*-smtpin|inbound\d*|mail-in\d*|in\d*)[.-]|"
     r"\.mail\.protection\.outlook\.com$|^mx\.|\.mx\.",
     re.I,
 )
@@ -79,6 +79,7 @@ FORMAT = re.compile(
     r"\bFrom address|\bSender address|Message-?ID|\bMIME\b",
     re.I,
 )
+TOO_MANY = re.compile(r"\btoo many\b", re.I)
 VIRUS = re.compile(r"\bvirus|malware|\binfected\b|trojan|\bworm\b", re.I)
 # The server itself calls the refusal passing.
 TEMPORARY = re.compile(
