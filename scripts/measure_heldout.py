@@ -28,10 +28,10 @@ def main(argv: list[str]) -> int:
     category = cause = 0
     misses = []
     for row, got_category, got_cause in corpus.outcomes(rows):
-        category += got_category == row["category"]
+        category += got_category in {row["category"], *row.get("also_category", ())}
         right = got_cause in {row["cause"], *row.get("also", ())}
         cause += right
-        if not right or got_category != row["category"]:
+        if not right or got_category not in {row["category"], *row.get("also_category", ())}:
             misses.append((row["id"], row["cause"], got_cause))
     n = len(rows)
     print(f"held-out: {n} replies; category {category / n:.1%}, cause {cause / n:.1%}")

@@ -3,7 +3,8 @@
 Each row names the stage and command where a probe meets the reply, the reply itself
 (SMTP code and text, or IMAP status and text; raw bytes in base64 for replies that
 are not UTF-8), the provider's server name when it belongs to one, the expected
-category and cause (``also``: other causes accepted for a reply that names several),
+category and cause (``also``: other causes accepted for a reply that names several;
+``also_category``: the categories those causes bring),
 and the public source it was copied from; ``excluded`` rows say why the probe can never
 meet them. A file named ``holdout.jsonl`` is a slice collected apart and kept out of
 rule writing: ``load()`` leaves it out, ``load(holdout=True)`` reads only it
