@@ -16,7 +16,7 @@ BLOCKLIST = re.compile(
 # A block is about the app's address only when the words point at the client: its IP,
 # host, connection, a DNS blocklist or reverse DNS (not "the account may be blacklisted").
 CLIENT_ADDRESS = re.compile(
-    r"\bIP\b|\bclient\b|\bhost\b|\d{1,3}(?:\.\d{1,3}){3}|spamhaus|spamcop|barracuda|sorbs|"
+    r"\bIPs?\b|\bclient\b|\bhost\b|\bhost ?name\b|\d{1,3}(?:\.\d{1,3}){3}|spamhaus|spamcop|barracuda|sorbs|"
     r"\bRBL\b|DNSBL|reverse|\bPTR\b|rDNS|reputation|dynamic|residential|dial-?up|connection|"
     r"your (?:server|network|address|MTA|mail server)|network|\bISP\b|"
     r"internet service provider|country|region|"
@@ -27,7 +27,7 @@ CLIENT_ADDRESS = re.compile(
 REVERSE_DNS = re.compile(
     r"reverse (?:dns|host ?name|lookup)|\bPTR\b|\brDNS\b|cannot find your (?:reverse )?host"
     r"|x\.7\.25|[45]\.7\.25"
-    r"|failure in DNS look-?up|DNS look-?up (?:failure|failed)",
+    r"|failure in DNS look-?up|DNS look-?up (?:failure|failed)|forward (?:dns|lookup)|FCrDNS",
     re.I,
 )
 UNKNOWN_USER = re.compile(
