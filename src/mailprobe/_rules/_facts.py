@@ -26,10 +26,21 @@ from .._errors import (
     TLSError,
 )
 from . import _patterns as words
+from ._provider_facts import (
+    consumer_address,
+    mode,
+    provider_app_passwords,
+    provider_defaults,
+    provider_documented,
+    provider_port_differs,
+    provider_settings_typed,
+    provider_smtp,
+    providers_own_host,
+    sibling,
+)
 from ._words import named_wait, near_name_for, server_words
 
 if TYPE_CHECKING:
-    from .._models import ServerDefaults
     from ._registry import Failure
 
 #: The usual ports per protocol and security mode (RFC 8314 section 3; RFC 6409).
@@ -49,7 +60,6 @@ _STEPS = {
     Stage.DELIVERY: "waiting for the test email to arrive",
     Stage.CAPACITY: "opening several connections at once",
 }
-_MODE_NAMES = {Security.TLS: "TLS", Security.STARTTLS: "STARTTLS", Security.NONE: "no encryption"}
 
 STAGE_GROUPS: dict[str, frozenset[Stage]] = {
     "connect": frozenset({Stage.IMAP_CONNECT, Stage.SMTP_CONNECT}),
@@ -68,10 +78,6 @@ def stage_set(names: Iterable[str]) -> frozenset[Stage]:
     for name in names:
         out |= STAGE_GROUPS.get(name) or {Stage(name)}
     return frozenset(out)
-
-
-def _mode(security: Security) -> str:
-    return _MODE_NAMES[security]
 
 
 def expected_security(f: Failure) -> Optional[Security]:
@@ -143,12 +149,12 @@ def facts(f: Failure) -> dict[str, str]:
         defaults = provider.imap if f.protocol == "imap" else provider.smtp
         provider_server = defaults.host if defaults is not None else ""
     local_part, _, domain = f.email.rpartition("@")
-    typed = _provider_defaults(f)
+    typed = provider_defaults(f)
     return {
         "proto": f.protocol.upper(),
         "host": f.host,
         "port": str(f.port),
-        "security": _mode(f.security),
+        "security": mode(f.security),
         "login": f.login,
         "email": f.email,
         "email_domain": domain,
@@ -158,7 +164,7 @@ def facts(f: Failure) -> dict[str, str]:
         "tls_port": str(usual[Security.TLS]),
         "starttls_port": str(usual[Security.STARTTLS]),
         "alt_port": str(alt_port) if alt_port != f.port else "",
-        "expected_mode": _mode(expected) if expected is not None else "",
+        "expected_mode": mode(expected) if expected is not None else "",
         "server_words": server_words(f.text),
         "during": error.during if isinstance(error, DeadlineExceeded) else "",
         "missing": ", ".join(error.missing) if isinstance(error, CapabilityError) else "",
@@ -168,16 +174,16 @@ def facts(f: Failure) -> dict[str, str]:
         "provider": provider.name if provider is not None else "",
         "provider_server": provider_server if provider_server != f.host else "",
         "provider_port": str(typed.port) if typed is not None else "",
-        "provider_security": _mode(typed.security) if typed is not None else "",
+        "provider_security": mode(typed.security) if typed is not None else "",
         "limit": _limit(f),
         "requested": str(error.requested) if isinstance(error, ConnectionLimitError) else "",
         "allowed": str(error.allowed) if isinstance(error, ConnectionLimitError) else "",
         "waited": f"{error.waited:.0f}" if isinstance(error, DeliveryError) else "",
         "scope": _challenge_field(f.challenge, "scope"),
         "wait": named_wait(f.text),
-        "sibling": _sibling(f),
-        "provider_smtp": _provider_smtp(f),
-        "provider_documented": _provider_documented(f),
+        "sibling": sibling(f),
+        "provider_smtp": provider_smtp(f),
+        "provider_documented": provider_documented(f),
         "server_link": (words.LINK.search(f.text) or [""])[0].rstrip(".,;"),
         "near_name": near_name(f),
     }
@@ -225,48 +231,6 @@ def near_name(f: Failure) -> str:
     return near_name_for(f.host, f.email, f.protocol)
 
 
-def _described(server: Optional[ServerDefaults]) -> str:
-    """A provider's server as "host, port N with MODE" (empty for none)."""
-    if server is None:
-        return ""
-    return f"{server.host}, port {server.port} with {_mode(server.security)}"
-
-
-def _provider_documented(f: Failure) -> str:
-    """The provider's documented server for this protocol, when it is not the host typed."""
-    if f.provider is None:
-        return ""
-    server = f.provider.imap if f.protocol == "imap" else f.provider.smtp
-    if server is None or server.host.lower() == f.host.lower():
-        return ""
-    return _described(server)
-
-
-def _provider_smtp(f: Failure) -> str:
-    """The provider's sending server, for a person who typed a server that only
-    receives mail."""
-    return _described(f.provider.smtp) if f.provider is not None else ""
-
-
-def _providers_own_host(f: Failure) -> bool:
-    """The host typed is one of the provider's servers (``smtp.yandex.ru`` for Yandex)."""
-    return _provider_defaults(f) is not None or (
-        f.provider is not None
-        and f.provider.matches_host(f.host)
-        and not words.RECEIVING_HOST.search(f.host)
-    )
-
-
-def _sibling(f: Failure) -> str:
-    """The usual name of this protocol's server next to a host named for another service:
-    ``imap.example.com`` for ``smtp.example.com`` typed as the IMAP server."""
-    wanted = "imap" if f.protocol == "imap" else "smtp"
-    match = re.match(r"(?:pop3?|smtp|imap|mail|mx)\.(.+)$", f.host, re.I)
-    if not match or f.host.lower().startswith(wanted + ".") or f.host.lower().startswith("mail."):
-        return ""
-    return f"{wanted}.{match.group(1)}"
-
-
 def _host_is_local(f: Failure) -> bool:
     """A loopback or private address (or ``localhost``): reachable only near the person."""
     import ipaddress  # noqa: PLC0415  (only a connection failure asks)
@@ -279,11 +243,6 @@ def _host_is_local(f: Failure) -> bool:
     except ValueError:
         return False
     return address.is_loopback or address.is_private or address.is_link_local
-
-
-def _consumer_address(f: Failure) -> bool:
-    """The address is on the provider's own domain (a personal account, no administrator)."""
-    return f.provider is not None and f.provider.matches_domain(f.email.rpartition("@")[2])
 
 
 def _timeout_during(*words: str) -> Callable[[Failure], bool]:
@@ -314,30 +273,6 @@ def _oauth_status(f: Failure) -> str:
     return _challenge_field(f.challenge, "status")
 
 
-def _provider_defaults(f: Failure) -> Optional[ServerDefaults]:
-    """The provider's documented server for this protocol, when the host typed is it."""
-    if f.provider is None:
-        return None
-    defaults = f.provider.imap if f.protocol == "imap" else f.provider.smtp
-    if defaults is None or defaults.host.lower() != f.host.lower():
-        return None
-    return defaults
-
-
-def _provider_port_differs(f: Failure) -> bool:
-    defaults = _provider_defaults(f)
-    return defaults is not None and defaults.port != f.port
-
-
-def _provider_settings_typed(f: Failure) -> bool:
-    defaults = _provider_defaults(f)
-    return defaults is not None and defaults.port == f.port and defaults.security is f.security
-
-
-def _provider_app_passwords(kind: str) -> Callable[[Failure], bool]:
-    return lambda f: f.provider is not None and f.provider.app_passwords == kind
-
-
 #: The conditions rules and hints may name. Each takes the failure.
 PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "provider_known": lambda f: f.provider is not None,
@@ -351,8 +286,8 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
         not (words.APP_IDENTITY.search(f.text) or words.MOVED.search(f.text))
     ),
     "server_link": lambda f: bool(words.LINK.search(f.text)),
-    "provider_smtp_known": lambda f: bool(_provider_smtp(f)),
-    "provider_documented_known": lambda f: bool(_provider_documented(f)),
+    "provider_smtp_known": lambda f: bool(provider_smtp(f)),
+    "provider_documented_known": lambda f: bool(provider_documented(f)),
     "words_virus": lambda f: bool(words.VIRUS.search(f.text)),
     "words_too_many": lambda f: bool(words.TOO_MANY.search(f.text)),
     # A connection limit met before any login, or one the server says is per address,
@@ -363,28 +298,28 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     ),
     "words_temporary": lambda f: bool(words.TEMPORARY.search(f.text)),
     "words_not_found": lambda f: bool(words.NOT_FOUND.search(f.text)),
-    "providers_own_host": _providers_own_host,
-    "sibling_known": lambda f: bool(_sibling(f)),
+    "providers_own_host": providers_own_host,
+    "sibling_known": lambda f: bool(sibling(f)),
     "port25_connecting": lambda f: (
         f.protocol == "smtp" and f.port == 25 and _timeout_during("connecting")(f)
     ),
     "host_is_local": _host_is_local,
     "greeting_pop3": _greeting_of_pop3,
-    "pop3_sibling_known": lambda f: _greeting_of_pop3(f) and bool(_sibling(f)),
+    "pop3_sibling_known": lambda f: _greeting_of_pop3(f) and bool(sibling(f)),
     "near_name": lambda f: bool(near_name(f)),
     "no_near_name": lambda f: not near_name(f),
-    "consumer_address": _consumer_address,
+    "consumer_address": consumer_address,
     "words_unknown_user": lambda f: bool(words.UNKNOWN_USER.search(f.text)),
     "auth_command_unknown": lambda f: (
         f.protocol == "smtp" and f.command == "AUTH" and f.code in (500, 502)
     ),
     "ehlo_refused": lambda f: f.command in ("EHLO", "HELO"),
     "greeting_reply": lambda f: f.command in (None, "CONNECT"),
-    "provider_host_typed": lambda f: _provider_defaults(f) is not None,
-    "provider_port_differs": _provider_port_differs,
-    "provider_settings_typed": _provider_settings_typed,
-    "provider_app_passwords_always": _provider_app_passwords("always"),
-    "provider_app_passwords_with_2fa": _provider_app_passwords("with_2fa"),
+    "provider_host_typed": lambda f: provider_defaults(f) is not None,
+    "provider_port_differs": provider_port_differs,
+    "provider_settings_typed": provider_settings_typed,
+    "provider_app_passwords_always": provider_app_passwords("always"),
+    "provider_app_passwords_with_2fa": provider_app_passwords("with_2fa"),
     "provider_login_local_part": lambda f: (
         f.provider is not None and f.provider.login == "local_part" and "@" in f.login
     ),

@@ -1,0 +1,91 @@
+"""What the provider's data says about a failure: its documented servers, whether the
+host or address typed is the provider's own, and how it treats passwords."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Callable, Optional
+
+from .._enums import Security
+from . import _patterns as words
+
+if TYPE_CHECKING:
+    from .._models import ServerDefaults
+    from ._registry import Failure
+
+_MODE_NAMES = {Security.TLS: "TLS", Security.STARTTLS: "STARTTLS", Security.NONE: "no encryption"}
+
+
+def mode(security: Security) -> str:
+    return _MODE_NAMES[security]
+
+
+def described(server: Optional[ServerDefaults]) -> str:
+    """A provider's server as "host, port N with MODE" (empty for none)."""
+    if server is None:
+        return ""
+    return f"{server.host}, port {server.port} with {mode(server.security)}"
+
+
+def provider_documented(f: Failure) -> str:
+    """The provider's documented server for this protocol, when it is not the host typed."""
+    if f.provider is None:
+        return ""
+    server = f.provider.imap if f.protocol == "imap" else f.provider.smtp
+    if server is None or server.host.lower() == f.host.lower():
+        return ""
+    return described(server)
+
+
+def provider_smtp(f: Failure) -> str:
+    """The provider's sending server, for a person who typed a server that only
+    receives mail."""
+    return described(f.provider.smtp) if f.provider is not None else ""
+
+
+def providers_own_host(f: Failure) -> bool:
+    """The host typed is one of the provider's servers (``smtp.yandex.ru`` for Yandex)."""
+    return provider_defaults(f) is not None or (
+        f.provider is not None
+        and f.provider.matches_host(f.host)
+        and not words.RECEIVING_HOST.search(f.host)
+    )
+
+
+def sibling(f: Failure) -> str:
+    """The usual name of this protocol's server next to a host named for another service:
+    ``imap.example.com`` for ``smtp.example.com`` typed as the IMAP server."""
+    wanted = "imap" if f.protocol == "imap" else "smtp"
+    match = re.match(r"(?:pop3?|smtp|imap|mail|mx)\.(.+)$", f.host, re.I)
+    if not match or f.host.lower().startswith(wanted + ".") or f.host.lower().startswith("mail."):
+        return ""
+    return f"{wanted}.{match.group(1)}"
+
+
+def consumer_address(f: Failure) -> bool:
+    """The address is on the provider's own domain (a personal account, no administrator)."""
+    return f.provider is not None and f.provider.matches_domain(f.email.rpartition("@")[2])
+
+
+def provider_defaults(f: Failure) -> Optional[ServerDefaults]:
+    """The provider's documented server for this protocol, when the host typed is it."""
+    if f.provider is None:
+        return None
+    defaults = f.provider.imap if f.protocol == "imap" else f.provider.smtp
+    if defaults is None or defaults.host.lower() != f.host.lower():
+        return None
+    return defaults
+
+
+def provider_port_differs(f: Failure) -> bool:
+    defaults = provider_defaults(f)
+    return defaults is not None and defaults.port != f.port
+
+
+def provider_settings_typed(f: Failure) -> bool:
+    defaults = provider_defaults(f)
+    return defaults is not None and defaults.port == f.port and defaults.security is f.security
+
+
+def provider_app_passwords(kind: str) -> Callable[[Failure], bool]:
+    return lambda f: f.provider is not None and f.provider.app_passwords == kind
