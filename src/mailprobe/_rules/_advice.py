@@ -202,13 +202,22 @@ def _message(message_id: str, values: Mapping[str, str]) -> Optional[tuple[Messa
 
 
 def _provider_steps(cause: str, failure: Failure) -> list[tuple[Message, str]]:
+    """The provider's own steps for ``cause``: those written for this stage
+    (``"cause@smtp_login"``), else for this protocol (``"cause@imap"``), else for a
+    personal or a work address (``"cause@personal"``, ``"cause@work"``), else for any."""
     provider = failure.provider
     if provider is None:
         return []
-    return [
-        (Message(id=f"provider.{provider.id}.{cause}.{n}"), text)
-        for n, text in enumerate(provider.steps.get(cause, ()), start=1)
-    ]
+    account = "personal" if PREDICATES["consumer_address"](failure) else "work"
+    keys = (f"{cause}@{failure.stage.value}", f"{cause}@{failure.protocol}", f"{cause}@{account}")
+    for key in (*keys, cause):
+        steps = provider.steps.get(key)
+        if steps:
+            return [
+                (Message(id=f"provider.{provider.id}.{key}.{n}"), text)
+                for n, text in enumerate(steps, start=1)
+            ]
+    return []
 
 
 _APP_PASSWORD = re.compile(r"app(?:lication)?[- ](?:specific )?password", re.I)
@@ -235,9 +244,10 @@ def _hints(
             continue
         if choice.id.startswith("shared.retry") and not temporary:
             continue  # "try again" only where retrying may work
-        # Where the problem may pass, a step to take "if it keeps happening" says so.
+        # Where the problem may pass, a step to take "if it keeps happening" says so; a
+        # step that passes on the server's words also passes on the page it names.
         made = _message(f"{choice.id}.persist", values) if temporary else None
-        made = made or _message(choice.id, values)
+        made = made or _message(f"{choice.id}.link", values) or _message(choice.id, values)
         if made is not None:
             out.append(made)
     out.extend(steps)  # no generic hint applied: the provider's steps alone

@@ -29,6 +29,7 @@ from . import _patterns as words
 from ._provider_facts import (
     consumer_address,
     mode,
+    other_protocol_server,
     provider_app_passwords,
     provider_defaults,
     provider_documented,
@@ -126,6 +127,14 @@ def _certificate_names(f: Failure) -> tuple[str, ...]:
     return ()
 
 
+def _names_in_words(names: tuple[str, ...]) -> str:
+    """Certificate names as a person can read them: a wildcard ("*.example.net") is
+    "a name ending in .example.net", which nobody can type as a server name."""
+    return ", ".join(
+        f"a name ending in {n[1:]}" if n.startswith("*.") else n for n in names
+    )
+
+
 def _limit(f: Failure) -> str:
     match = re.search(
         r"mail_max_userip_connections=(\d+)|(?:at most|maximum of|limit of|limit is|"
@@ -169,8 +178,8 @@ def facts(f: Failure) -> dict[str, str]:
         "during": error.during if isinstance(error, DeadlineExceeded) else "",
         "missing": ", ".join(error.missing) if isinstance(error, CapabilityError) else "",
         "tls_reason": error.reason if isinstance(error, TLSError) else "",
-        "cert_names": ", ".join(names),
-        "cert_name": names[0] if names else "",
+        "cert_names": _names_in_words(names),
+        "cert_name": next((n for n in names if not n.startswith("*.")), ""),
         "provider": provider.name if provider is not None else "",
         "provider_server": provider_server if provider_server != f.host else "",
         "provider_port": str(typed.port) if typed is not None else "",
@@ -182,6 +191,7 @@ def facts(f: Failure) -> dict[str, str]:
         "scope": _challenge_field(f.challenge, "scope"),
         "wait": named_wait(f.text),
         "sibling": sibling(f),
+        "other_proto": "SMTP" if f.protocol == "imap" else "IMAP",
         "provider_smtp": provider_smtp(f),
         "provider_documented": provider_documented(f),
         "server_link": (words.LINK.search(f.text) or [""])[0].rstrip(".,;"),
@@ -294,8 +304,15 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     # is on the app's network address (or the whole server), not on the mailbox.
     "limit_on_address": lambda f: (
         f.stage in (Stage.IMAP_CONNECT, Stage.SMTP_CONNECT)
-        or bool(words.CLIENT_ADDRESS.search(f.text))
+        or bool(words.LIMIT_ON_ADDRESS.search(f.text))
     ),
+    # Dovecot's "from user+IP": this account's connections from the app's address.
+    "words_user_and_address": lambda f: bool(words.USER_AND_ADDRESS.search(f.text)),
+    # mail.example.com for alice@example.com: most likely the organisation's own server.
+    "host_in_email_domain": lambda f: (
+        f.host.lower().endswith("." + f.email.rpartition("@")[2].lower())
+    ),
+    "host_is_providers_other": lambda f: bool(other_protocol_server(f)),
     "words_temporary": lambda f: bool(words.TEMPORARY.search(f.text)),
     "words_not_found": lambda f: bool(words.NOT_FOUND.search(f.text)),
     "providers_own_host": providers_own_host,

@@ -25,6 +25,18 @@ CLIENT_ADDRESS = re.compile(
     r"intrusion prevention",
     re.I,
 )
+# A connection limit the server says is per address (not "too many connections", which
+# names no address).
+LIMIT_ON_ADDRESS = re.compile(
+    r"\bIPs?\b|\bhost\b|\d{1,3}(?:\.\d{1,3}){3}|\bnetwork\b|(?:per|from (?:this|your|one|the same))"
+    r" (?:address|IP|host|client)|your (?:server|address|MTA)",
+    re.I,
+)
+USER_AND_ADDRESS = re.compile(
+    r"user\s*\+\s*IP|user and IP|(?:user|account|mailbox)\W+(?:from|per)\W+(?:this |your |the )?"
+    r"(?:IP|address|host)",
+    re.I,
+)
 REVERSE_DNS = re.compile(
     r"reverse (?:dns|host ?name|lookup)|\bPTR\b|\brDNS\b|cannot find your (?:reverse )?host"
     r"|x\.7\.25|[45]\.7\.25"

@@ -89,3 +89,15 @@ def provider_settings_typed(f: Failure) -> bool:
 
 def provider_app_passwords(kind: str) -> Callable[[Failure], bool]:
     return lambda f: f.provider is not None and f.provider.app_passwords == kind
+
+
+def other_protocol_server(f: Failure) -> str:
+    """The provider's server for the other protocol, when that is the host typed here
+    (the IMAP and SMTP names swapped); empty otherwise."""
+    if f.provider is None:
+        return ""
+    other = f.provider.smtp if f.protocol == "imap" else f.provider.imap
+    mine = f.provider.imap if f.protocol == "imap" else f.provider.smtp
+    if other is None or mine is None or other.host.lower() == mine.host.lower():
+        return ""
+    return other.host if other.host.lower() == f.host.lower() else ""

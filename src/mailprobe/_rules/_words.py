@@ -19,7 +19,9 @@ _TRACE = re.compile(
     r"\s-\s?gsmtp\b|\b[a-z0-9]{1,12}-[a-z0-9.]{6,}\s*-\s*gsmtp\b|"  # Gmail's trailer
     r"\[(?:[A-Z0-9]{2,}\.){2,}[A-Za-z0-9.:]+\]|"  # Microsoft's [SN1PR...PROD.OUTLOOK.COM]
     r"\b(?:id|session|ref|trace|queue(?:d as)?)[=: ]+[A-Za-z0-9_.:+/-]{8,}|"
-    r"\b[0-9A-F]{16,}\b|\b[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}\b",
+    r"\b[0-9A-F]{16,}\b|\b[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}\b|"
+    # A queue or message id: 12+ letters and digits with both cases ("cNkj1y0022zrrQM01NkjaD").
+    r"(?-i:\b(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[a-z])(?=[A-Za-z0-9]*[A-Z])[A-Za-z0-9]{12,}\b)",
     re.I,
 )
 _SPACES = re.compile(r"\s+")
