@@ -243,3 +243,16 @@ def test_a_certificate_wildcard_is_not_offered_as_a_name_to_type() -> None:
     assert "*." not in diagnosis.summary
     assert "a name ending in .hostingco.example" in diagnosis.summary
     assert not any(h.startswith("Enter *.") for h in diagnosis.hints)
+
+
+def test_a_clear_port_fix_is_not_watered_down_by_fallbacks() -> None:
+    row = Row(
+        SEND,
+        ReplyError.smtp(501, "5.1.8 Use Submission for outgoing SMTP", command="RCPT"),
+        C.TEST_EMAIL_FAILED,
+        "auth_required",
+        port=25,
+    )
+    hints = diagnosis_of(row).hints
+    assert hints[0].startswith("Port 25 is often only for mail between servers")
+    assert len(hints) == 2 and hints[1].startswith("If neither port answers")
