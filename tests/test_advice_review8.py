@@ -256,3 +256,74 @@ def test_a_clear_port_fix_is_not_watered_down_by_fallbacks() -> None:
     hints = diagnosis_of(row).hints
     assert hints[0].startswith("Port 25 is often only for mail between servers")
     assert len(hints) == 2 and hints[1].startswith("If neither port answers")
+
+
+# -- the ninth review's classes ------------------------------------------------------------
+def test_an_authorization_failure_for_ones_own_mailbox_points_at_the_account() -> None:
+    row = Row(
+        I_LOGIN,
+        ReplyError.imap("NO", "Login failed: authorization failure", command="LOGIN"),
+        C.IMAP_AUTHENTICATION_ERROR,
+        "access_denied",
+        host="mail.mydomain.example",
+    )
+    diagnosis = diagnosis_of(row, email="alice@mydomain.example")
+    assert diagnosis.cause == "access_denied"
+    assert "disabled or denied access" in diagnosis.summary
+    assert diagnosis.hints[0].startswith("Ask whoever runs mail.mydomain.example")
+    assert not any("delegated" in h for h in diagnosis.hints)
+
+
+def test_a_mailbox_unavailable_after_sign_in_says_so_and_who_runs_the_server() -> None:
+    row = Row(
+        I_VALIDATE,
+        ReplyError.imap("NO", "[UNAVAILABLE] Failed to open mailbox", command="EXAMINE"),
+        C.IMAP_VALIDATION_ERROR,
+        "server_unavailable",
+        host="mail.mydomain.example",
+    )
+    diagnosis = diagnosis_of(row, email="alice@mydomain.example")
+    assert diagnosis.summary.startswith("The sign-in worked, but the server could not open")
+    assert not any("status page" in h for h in diagnosis.hints)
+    assert any("whoever runs mail.mydomain.example" in h for h in diagnosis.hints)
+
+
+def test_starttls_not_available_is_not_called_not_understood() -> None:
+    row = Row(
+        I_CONNECT,
+        ReplyError.imap("NO", "TLS not available", command="STARTTLS"),
+        C.IMAP_SETTINGS_INCORRECT,
+        "starttls_unavailable",
+        host="mail.mydomain.example",
+        port=143,
+        security=Security.STARTTLS,
+    )
+    diagnosis = diagnosis_of(row, email="alice@mydomain.example")
+    assert "cannot switch to encryption" in diagnosis.summary
+    assert any(h.startswith("If port 993 fails as well") for h in diagnosis.hints)
+
+
+def test_a_per_address_limit_on_ones_own_server_names_its_administrator() -> None:
+    row = Row(
+        I_CONNECT,
+        ReplyError.imap("BYE", "too many open connections from your ip or network", command=None),
+        C.IMAP_SETTINGS_INCORRECT,
+        "too_many_connections",
+        host="mail.mydomain.example",
+    )
+    hints = diagnosis_of(row, email="alice@mydomain.example").hints
+    assert any(h.startswith("If you or your organisation run this server") for h in hints)
+
+
+def test_imap_turned_off_for_a_workspace_domain_goes_to_its_administrator() -> None:
+    row = Row(
+        I_LOGIN,
+        ReplyError.imap("NO", "[ALERT] IMAP access is disabled for your domain.", command="LOGIN"),
+        C.IMAP_AUTHENTICATION_ERROR,
+        "imap_disabled",
+        host="imap.gmail.com",
+    )
+    work = diagnosis_of(row, email="alice@mycompany.example").hints
+    assert work[0].startswith("Your organisation's Google Workspace administrator")
+    personal = diagnosis_of(row, email="alice@gmail.com").hints
+    assert personal[0].startswith("IMAP is always on for personal Gmail accounts")

@@ -307,6 +307,7 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
         or bool(words.LIMIT_ON_ADDRESS.search(f.text))
     ),
     # Dovecot's "from user+IP": this account's connections from the app's address.
+    "words_tls_not_available": lambda f: bool(words.TLS_NOT_AVAILABLE.search(f.text)),
     "words_user_and_address": lambda f: bool(words.USER_AND_ADDRESS.search(f.text)),
     # mail.example.com for alice@example.com: most likely the organisation's own server.
     "host_in_email_domain": lambda f: (

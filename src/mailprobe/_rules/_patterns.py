@@ -37,6 +37,12 @@ USER_AND_ADDRESS = re.compile(
     r"(?:IP|address|host)",
     re.I,
 )
+# The server says it cannot encrypt at all ("TLS not available", "STARTTLS disabled").
+TLS_NOT_AVAILABLE = re.compile(
+    r"(?:TLS|SSL|STARTTLS|encryption)\b.{0,20}\bnot (?:available|configured|enabled)|"
+    r"(?:TLS|SSL|STARTTLS) (?:is )?disabled",
+    re.I,
+)
 REVERSE_DNS = re.compile(
     r"reverse (?:dns|host ?name|lookup)|\bPTR\b|\brDNS\b|cannot find your (?:reverse )?host"
     r"|x\.7\.25|[45]\.7\.25"
