@@ -177,7 +177,7 @@ def test_a_port_mode_mix_up_at_a_known_provider_offers_no_port_it_lacks() -> Non
     assert any("143" in h for h in unknown.hints)  # no provider: the usual alternative
 
 
-def test_swapped_server_names_are_named_as_swapped() -> None:
+def test_the_other_protocols_server_is_named_with_the_right_one() -> None:
     row = Row(
         I_CONNECT,
         RefusedError("connection refused"),
@@ -188,7 +188,8 @@ def test_swapped_server_names_are_named_as_swapped() -> None:
     )
     hints = diagnosis_of(row, email="alice@gmx.net").hints
     assert hints[0].startswith("mail.gmx.net is GMX")
-    assert "imap.gmx.net" in hints[0] and "swapped" in hints[0]
+    # True whether both fields are swapped or only this one holds the other server's name.
+    assert "used only for that; enter imap.gmx.net as the IMAP server" in hints[0]
     assert not any("may not be your IMAP server" in h for h in hints)
 
 
@@ -327,3 +328,45 @@ def test_imap_turned_off_for_a_workspace_domain_goes_to_its_administrator() -> N
     assert work[0].startswith("Your organisation's Google Workspace administrator")
     personal = diagnosis_of(row, email="alice@gmail.com").hints
     assert personal[0].startswith("IMAP is always on for personal Gmail accounts")
+
+
+def test_a_sending_service_wants_its_own_credentials_and_owner() -> None:
+    refused = Row(
+        S_LOGIN,
+        ReplyError.smtp(535, "5.7.8 Error: authentication failed:", command="AUTH"),
+        C.UNAUTHORIZED,
+        "invalid_credentials",
+        host="smtp.postmarkapp.com",
+    )
+    diagnosis = diagnosis_of(refused, email="alice@mydomain.example")
+    assert "its own SMTP credentials" in diagnosis.summary
+    assert diagnosis.hints[0].startswith("Create SMTP credentials")
+    assert not any("hosting control panel" in h or "two-step" in h for h in diagnosis.hints)
+    paused = Row(
+        SEND,
+        ReplyError.smtp(554, "Message rejected: Sending paused for this account. For more "
+                        "information, please check the inbox of the email address associated "
+                        "with your AWS account.", command="DATA"),
+        C.TEST_EMAIL_FAILED,
+        "account_locked",
+        host="email-smtp.us-east-1.amazonaws.com",
+        username="AKIAEXAMPLEKEY",
+    )
+    diagnosis = diagnosis_of(paused, email="alice@mydomain.example")
+    assert diagnosis.cause == "account_locked"
+    assert diagnosis.hints[0].startswith("Whoever manages the sending-service account")
+    assert not any("webmail" in h or "work or school" in h for h in diagnosis.hints)
+
+
+def test_an_exact_certificate_name_is_not_followed_by_weaker_alternatives() -> None:
+    row = Row(S_CONNECT, named(("imap.gmail.com",)), C.UNAUTHORIZED, "")
+    hints = diagnosis_of(row).hints
+    assert hints[0].startswith("Enter imap.gmail.com as the SMTP server name")
+    assert not any("allow untrusted certificate" in h for h in hints)
+
+
+def test_a_server_that_stops_answering_later_gets_a_next_step() -> None:
+    row = Row(S_LOGIN, DeadlineExceeded("logging in"), C.UNAUTHORIZED, "timeout",
+              host="smtp.zoho.com", port=465)
+    hints = diagnosis_of(row, email="alice@zoho.com").hints
+    assert any(h.startswith("If it keeps happening, check Zoho") for h in hints)

@@ -387,6 +387,7 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
         not (words.BLOCKLIST.search(f.text) or words.REVERSE_DNS.search(f.text))
     ),
     "cert_names_known": lambda f: bool(_certificate_names(f)),
+    "cert_name_known": lambda f: any(not n.startswith("*.") for n in _certificate_names(f)),
     "limit_known": lambda f: bool(_limit(f)),
     "login_needs_tls": _login_needs_tls,
     "oauth_scope_missing": lambda f: _oauth_status(f) in ("403", "insufficient_scope"),
