@@ -258,6 +258,28 @@ def test_self_signed_certificate_fails_and_can_be_allowed(
         assert "127.0.0.1" in details["certificate"]["subject_alt_names"]
 
 
+def test_a_certificate_trusted_on_imap_points_the_smtp_fix_at_that_service(
+    pair: tuple[EximServer, CyrusServer],
+) -> None:
+    # Cyrus on 127.0.0.1 presents the trusted certificate; Exim's port a self-signed one.
+    exim, cyrus = pair
+    result = probe(pair, smtp=(exim.self_signed_port, TLS))
+
+    assert result.stage(Stage.IMAP_CONNECT).status is StageStatus.PASSED
+    smtp = diagnosis_of(result, Stage.SMTP_CONNECT)
+    assert smtp.cause == "cert_self_signed"
+    assert smtp.hints[0] == (
+        "The IMAP service on 127.0.0.1 already presents a certificate the app trusts: ask"
+        " the server's administrator to use that certificate (or one like it) for SMTP on"
+        f" port {exim.self_signed_port} as well."
+    )
+    assert not any("recognised certificate authority" in hint for hint in smtp.hints)
+    assert "made for itself" in smtp.summary
+    # Without that evidence (both self-signed), the generic fix stays.
+    both = probe(pair, imap=(cyrus.self_signed_port, TLS), smtp=(exim.self_signed_port, TLS))
+    assert not any("IMAP service" in hint for hint in diagnosis_of(both, Stage.SMTP_CONNECT).hints)
+
+
 def test_unknown_ca_fails_on_both(pair: tuple[EximServer, CyrusServer]) -> None:
     result = probe(pair, options={"ca_file": None})
     for stage in (Stage.IMAP_CONNECT, Stage.SMTP_CONNECT):

@@ -351,3 +351,17 @@ def test_no_mode_given_against_dovecot_and_postfix(servers: MailServers) -> None
     assert result.stage(Stage.SMTP_CONNECT).details.security is TLS
     assert result.stage(Stage.IMAP_CONNECT).details.security_detected
     assert result.stage(Stage.SMTP_CONNECT).details.security_detected
+
+
+# -- alternatives offered ------------------------------------------------------------------
+def test_a_confirmed_mode_is_the_fix_with_no_untested_port_offered() -> None:
+    # Port 143 typed with TLS; the server greets in plain text and offers STARTTLS.
+    # Nothing said that port 993 answers, so the hints must not send the person there.
+    transport = OneModePort(STARTTLS)
+    result = mailprobe.probe(imap_on(143, TLS), transport=transport, timeout=6)
+    diagnosis = result.stage(Stage.IMAP_CONNECT).diagnosis
+    assert diagnosis is not None and diagnosis.cause == "tls_mode_mismatch"
+    assert diagnosis.hints[0] == "Choose STARTTLS as the security setting and keep port 143."
+    assert not any("993" in hint for hint in diagnosis.hints), diagnosis.hints
+    assert "Port 143 expects STARTTLS" in diagnosis.summary
+

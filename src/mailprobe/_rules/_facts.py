@@ -387,6 +387,9 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
         not (words.BLOCKLIST.search(f.text) or words.REVERSE_DNS.search(f.text))
     ),
     "cert_names_known": lambda f: bool(_certificate_names(f)),
+    "cert_verified_on_other_service": lambda f: (
+        f.host.lower() in {h.lower() for h in f.verified_hosts}
+    ),
     "cert_name_known": lambda f: any(not n.startswith("*.") for n in _certificate_names(f)),
     "limit_known": lambda f: bool(_limit(f)),
     "login_needs_tls": _login_needs_tls,
@@ -400,6 +403,11 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
         (mode := expected_security(f)) is not None and mode is not f.security
     ),
     "expected_mode_unknown": lambda f: expected_security(f) in (None, f.security),
+    # Seen, not inferred from a silent usual port: the other mode answered, or the
+    # handshake or the reply showed the port's mode.
+    "expected_mode_seen": lambda f: (
+        expected_security(f) is not None and not isinstance(f.error, DeadlineExceeded)
+    ),
     "server_reply": lambda f: isinstance(f.error, ReplyError),
     "no_server_reply": lambda f: not isinstance(f.error, ReplyError),
     "port_is_not_tls_port": lambda f: f.port != USUAL_PORTS[f.protocol][Security.TLS],

@@ -30,6 +30,8 @@ class Failure:
     the recognised mail provider, if any; ``greeting`` what the server said first,
     when it said anything. No password is ever part of a ``Failure``;
     ``password_has_spaces`` only says whether it contains a space.
+    ``verified_hosts`` names the servers whose certificate the probe's other protocol
+    verified (the IMAP server's name when SMTP fails, and the other way round).
     """
 
     stage: Stage
@@ -45,6 +47,7 @@ class Failure:
     password_has_spaces: bool = False
     oauth2: bool = False
     greeting: Optional[str] = None
+    verified_hosts: tuple[str, ...] = attrs.field(default=(), converter=str_tuple)
 
     @property
     def challenge(self) -> Optional[str]:

@@ -16,6 +16,7 @@ person did not choose (RFC 8314 section 3 describes the port and mode mix-ups):
 
 from __future__ import annotations
 
+import ssl
 import time
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
@@ -191,6 +192,8 @@ def open_trusted(
         conn = opener(attrs.evolve(endpoint, tls_context=unverified_context()), deadline)
         state.untrusted_allowed.add(protocol)
         return conn
+    if endpoint.tls_context is not None and endpoint.tls_context.verify_mode == ssl.CERT_REQUIRED:
+        state.verified[protocol] = server.host
     if record is not None and endpoint.tls_context is not None:
         record(certificate_trusted=True)
     return conn

@@ -22,6 +22,7 @@ from .._deadline import Deadline
 from .._defaults import shared_providers, shared_rules
 from .._details import StageDetails
 from .._enums import Security, Stage, StageStatus
+from .._errors import CertificateError
 from .._masking import Masker, mask_text, masked_error, scrub, secret_forms
 from .._models import (
     CheckResult,
@@ -260,6 +261,7 @@ class RunState:
         self.capabilities: dict[str, tuple[str, ...]] = {}
         self.greetings: dict[str, str] = {}  # per protocol, what the server said first
         self.untrusted_allowed: set[str] = set()  # protocols whose certificate was allowed
+        self.verified: dict[str, str] = {}  # per protocol, the host whose certificate was verified
         self._debug = _log.enabled(_log.DEBUG)
 
     # -- servers and secrets ---------------------------------------------------------
@@ -446,6 +448,14 @@ class RunState:
 
         server = self.server(step.stage.protocol)
         login, secret = self.settings.login_for(server)
+        if (
+            isinstance(error, CertificateError)
+            and step.stage is Stage.SMTP_CONNECT
+            and self.server("imap").host.lower() == server.host.lower()
+        ):
+            # A certificate IMAP verified on the same server says where the fix lies.
+            # The SMTP leg never ends after the IMAP leg for this wait; IMAP never waits.
+            self.wait_for(Stage.IMAP_CONNECT)
         # Rules, an app's own included, see the failure as the result will show it:
         # whatever the server echoed of a secret is masked (issue 11).
         failure = Failure(
@@ -464,6 +474,10 @@ class RunState:
             password_has_spaces=" " in secret,
             oauth2=self.settings.uses_oauth2(server),
             greeting=self.greetings.get(step.stage.protocol),
+            verified_hosts=[
+                host for protocol, host in self.verified.items()
+                if protocol != step.stage.protocol
+            ],
         )
         diagnosis = self.config.registry().classify(failure)
         try:
