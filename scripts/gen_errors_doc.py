@@ -92,12 +92,13 @@ def render() -> str:
         "[custom rules and translations](custom-rules.md). A message is used only when its",
         "conditions hold and every value it names is known; the first summary that applies",
         "wins. When the recognised provider has its own steps for a cause, they come first",
-        "and replace the generic hints that are not marked *kept*. A few choices come before",
-        "every cause's own (a receiving server typed for sending is named first, whatever it",
-        "refused): they are listed with each cause. Where the problem may pass, a step to",
-        "contact someone uses its `.persist` wording (\"If it keeps happening, ...\"), and a",
-        "step that passes on the server's words also passes on the page they point to (its",
-        "`.link` wording).",
+        "and replace the generic hints that are not marked *kept*, unless a hint marked",
+        "*exact* applies (the server's words say precisely what is wrong). A few choices",
+        "come before every cause's own (a receiving server typed for sending is named first,",
+        "whatever it refused): they are listed with each cause. Where the problem may pass, a",
+        "step to contact someone uses its `.persist` wording (\"If it keeps happening, ...\"),",
+        "and a step that passes on the server's words also passes on the page they point to",
+        "(its `.link` wording).",
         "",
         "## Categories",
         "",
@@ -131,7 +132,7 @@ def render() -> str:
         lines += [f"  - `{c.id}`{_when(c)}: {_placeholders(messages[c.id])}" for c in cause.summary]
         lines.append("- hints, in order:")
         for c in cause.hints:
-            kept = " *(kept)*" if c.keep else ""
+            kept = " *(kept)*" if c.keep else " *(exact: no provider steps)*" if c.exact else ""
             lines.append(f"  1. `{c.id}`{_when(c)}{kept}: {_placeholders(messages[c.id])}")
         lines.append("")
     rows = _rule_rows()

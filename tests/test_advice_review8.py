@@ -370,3 +370,30 @@ def test_a_server_that_stops_answering_later_gets_a_next_step() -> None:
               host="smtp.zoho.com", port=465)
     hints = diagnosis_of(row, email="alice@zoho.com").hints
     assert any(h.startswith("If it keeps happening, check Zoho") for h in hints)
+
+
+def test_an_unregistered_sending_domain_is_named_instead_of_the_providers_send_as_step() -> None:
+    row = Row(
+        SEND,
+        ReplyError.smtp(
+            550,
+            "5.7.750 Service unavailable. Client blocked from sending from unregistered domains.",
+            command="MAIL",
+        ),
+        C.TEST_EMAIL_FAILED,
+        "sender_not_allowed",
+        host="smtp.office365.com",
+    )
+    diagnosis = diagnosis_of(row, email="alice@contoso.example")
+    assert diagnosis.cause == "sender_not_allowed"
+    assert "addresses at contoso.example" in diagnosis.summary
+    assert "add contoso.example to it and verify it" in diagnosis.hints[0]
+    assert not any("Send As" in h for h in diagnosis.hints)  # the domain, not the address
+    # The same refusal naming the address keeps Microsoft's own Send As step.
+    address = row._replace(
+        error=ReplyError.smtp(
+            550, "5.7.60 SMTP; Client does not have permissions to send as this sender",
+            command="MAIL",
+        )
+    )
+    assert any("Send As" in h for h in diagnosis_of(address, email="alice@contoso.example").hints)

@@ -55,6 +55,9 @@ class Choice:
     id: str
     when: tuple[str, ...] = ()
     keep: bool = False  # kept even when the provider has its own steps for the cause
+    # The server's words say exactly what is wrong: when it applies, the provider's
+    # general steps for the cause are left out.
+    exact: bool = False
 
     def applies(self, failure: Failure) -> bool:
         return all(PREDICATES[name](failure) for name in self.when)
@@ -97,7 +100,12 @@ class Cause:
 
 def _choices(items: Iterable[Mapping[str, Any]]) -> tuple[Choice, ...]:
     return tuple(
-        Choice(id=i["id"], when=tuple(i.get("if", ())), keep=bool(i.get("keep", False)))
+        Choice(
+            id=i["id"],
+            when=tuple(i.get("if", ())),
+            keep=bool(i.get("keep", False)),
+            exact=bool(i.get("exact", False)),
+        )
         for i in items
     )
 
@@ -226,7 +234,8 @@ _APP_PASSWORD = re.compile(r"app(?:lication)?[- ](?:specific )?password", re.I)
 def _hints(
     cause: Cause, failure: Failure, values: Mapping[str, str], temporary: bool
 ) -> list[tuple[Message, str]]:
-    steps = _provider_steps(cause.id, failure)
+    exact = any(c.exact and c.applies(failure) for c in cause.hints)
+    steps = [] if exact else _provider_steps(cause.id, failure)
     replace = bool(steps)
     # A kept app-password hint says nothing the provider's own steps already say.
     steps_cover_app_passwords = any(_APP_PASSWORD.search(text) for _m, text in steps)

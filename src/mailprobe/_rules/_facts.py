@@ -309,6 +309,7 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     # Dovecot's "from user+IP": this account's connections from the app's address.
     "words_tls_not_available": lambda f: bool(words.TLS_NOT_AVAILABLE.search(f.text)),
     "words_user_and_address": lambda f: bool(words.USER_AND_ADDRESS.search(f.text)),
+    "words_domain_not_registered": lambda f: bool(words.DOMAIN_NOT_REGISTERED.search(f.text)),
     # mail.example.com for alice@example.com: most likely the organisation's own server.
     "host_in_email_domain": lambda f: (
         f.host.lower().endswith("." + f.email.rpartition("@")[2].lower())

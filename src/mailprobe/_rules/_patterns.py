@@ -109,3 +109,12 @@ NOT_FOUND = re.compile(
     r"|\bunknown (?:mailbox|folder)",
     re.I,
 )
+# The sender's domain, not the address, is what the sending service does not know:
+# not added to the account or tenant, or not verified there.
+DOMAIN_NOT_REGISTERED = re.compile(
+    r"(?:unregistered|unverified|unconfigured|unknown|unaccepted) (?:sender |sending |from )?"
+    r"domains?|domain (?:\S+ )?(?:is |has )?not (?:been )?(?:registered|verified|configured|"
+    r"accepted|added)|not an accepted domain|domain (?:\S+ )?(?:is )?not (?:one of|in) (?:your|the)"
+    r" (?:accepted |verified )?domains",
+    re.I,
+)
