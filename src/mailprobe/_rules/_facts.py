@@ -106,7 +106,10 @@ def expected_security(f: Failure) -> Optional[Security]:
         # STARTTLS port something in between encrypted it: no mode to recommend.)
         return Security.TLS
     if isinstance(error, TLSError) and error.reason == "wrong_version":
-        # A TLS handshake met plain text: the port starts unencrypted.
+        # A TLS handshake met plain text: the port starts unencrypted. (On a port of the
+        # other protocol that is its plain-text greeting: the port is wrong, not the mode.)
+        if f.port in other_protocol_ports(f):
+            return None
         return Security.STARTTLS if f.security is Security.TLS else None
     if isinstance(error, DeadlineExceeded) and (
         "greeting" in error.during or "TLS" in error.during
@@ -118,6 +121,13 @@ def expected_security(f: Failure) -> Optional[Security]:
         if f.security is Security.TLS and f.port in plain_ports:
             return Security.STARTTLS
     return None
+
+
+def other_protocol_ports(f: Failure) -> set[int]:
+    """The other protocol's usual ports that are none of this protocol's."""
+    other = "smtp" if f.protocol == "imap" else "imap"
+    own = {*USUAL_PORTS[f.protocol].values(), *_ALSO_PLAIN[f.protocol]}
+    return {*USUAL_PORTS[other].values(), *_ALSO_PLAIN[other]} - own
 
 
 def _certificate_names(f: Failure) -> tuple[str, ...]:
@@ -351,6 +361,7 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "security_starttls": lambda f: f.security is Security.STARTTLS,
     "security_none": lambda f: f.security is Security.NONE,
     "encrypted": lambda f: f.security is not Security.NONE,
+    "port_of_other_protocol": lambda f: f.port in other_protocol_ports(f),
     "usual_port": _usual_port,
     "unusual_port": lambda f: not _usual_port(f),
     "port_fits_security": _port_fits_security,
