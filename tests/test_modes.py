@@ -148,6 +148,40 @@ def test_a_slow_server_gets_the_rest_of_the_deadline_when_the_other_mode_is_sile
     assert time.monotonic() - started < 4.5
 
 
+def test_a_port_silent_in_both_modes_is_not_blamed_on_the_mode() -> None:
+    transport = OneModePort(NONE, silent_tls=True)  # neither STARTTLS nor TLS answers
+    seen: list[BaseException] = []
+    rules = mailprobe.default_registry()
+
+    @rules.register(id="app.spy", priority=1000, stages=[Stage.IMAP_CONNECT])
+    def spy(failure: Failure) -> Optional[Diagnosis]:
+        seen.append(failure.error)
+        return None
+
+    result = mailprobe.probe(imap_on(2993, STARTTLS), transport=transport, rules=rules, timeout=3)
+    diagnosis = result.stage(Stage.IMAP_CONNECT).diagnosis
+    assert diagnosis is not None and diagnosis.cause == "timeout"
+    assert transport.tried("imap") == [STARTTLS, TLS, STARTTLS]
+    (error,) = seen
+    assert isinstance(error, DeadlineExceeded) and error.other_mode_silent is TLS
+    # Both modes were tried: the summary says so, and no hint sends the person to the
+    # security setting.
+    assert "with or without encryption" in diagnosis.summary
+    assert "security setting" not in diagnosis.summary
+    assert not any("security setting" in hint for hint in diagnosis.hints), diagnosis.hints
+    assert any("keeps happening" in hint for hint in diagnosis.hints), diagnosis.hints
+
+
+def test_a_silent_port_whose_other_mode_was_not_tried_may_be_the_mode() -> None:
+    error = DeadlineExceeded("waiting for the greeting")
+    assert error.other_mode_silent is None
+    transport = ScriptedTransport(imap_connect=error)
+    result = mailprobe.probe(imap_on(2993, STARTTLS), transport=transport, timeout=3)
+    diagnosis = result.stage(Stage.IMAP_CONNECT).diagnosis
+    assert diagnosis is not None and diagnosis.cause == "timeout"
+    assert "security setting" in diagnosis.summary
+
+
 def test_a_mode_that_answers_at_once_is_not_second_guessed() -> None:
     transport = OneModePort(STARTTLS)  # a TLS client gets the plain greeting at once
     result = mailprobe.probe(imap_on(2993, TLS), transport=transport, timeout=6)

@@ -98,11 +98,17 @@ class DisconnectedError(NetworkError):
 
 
 class DeadlineExceeded(ProbeError, TimeoutError):
-    """The probe's overall deadline passed. ``during`` says what was under way."""
+    """The probe's overall deadline passed. ``during`` says what was under way.
+
+    ``other_mode_silent`` is the other security mode when a second connection tried it
+    on the same port and got no greeting either (so the mode chosen is not the
+    problem); otherwise None.
+    """
 
     def __init__(self, during: str, *, command: Optional[str] = None) -> None:
         super().__init__(f"deadline exceeded while {during}", command=command)
         self.during = during
+        self.other_mode_silent: Optional[Security] = None
 
 
 class TLSError(ProbeError):

@@ -366,6 +366,7 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "unusual_port": lambda f: not _usual_port(f),
     "port_fits_security": _port_fits_security,
     "port_misfits_security": lambda f: not _port_fits_security(f),
+    "other_mode_silent": lambda f: getattr(f.error, "other_mode_silent", None) is not None,
     "port_is_25": lambda f: f.protocol == "smtp" and f.port == 25,
     "expected_mode_known": lambda f: expected_security(f) is not None,
     "server_words": lambda f: bool(server_words(f.text)),

@@ -304,7 +304,11 @@ def connect(ctx: StageContext, transcript: Optional[Transcript]) -> Any:
             other_mode_answered=other,
         )
     _note(transcript, f"no answer with {other.value} either; waiting for {first.value}")
-    return attempt(first, ctx.deadline)
+    try:
+        return attempt(first, ctx.deadline)
+    except DeadlineExceeded as exc:
+        exc.other_mode_silent = other  # neither mode answered: not a mode problem
+        raise
 
 
 def _found(
