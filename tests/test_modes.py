@@ -78,6 +78,19 @@ def imap_on(port: int, security: Optional[Security]) -> mailprobe.InboxSettings:
     )
 
 
+def spying_registry() -> tuple[mailprobe.RuleRegistry, list[BaseException]]:
+    """The built-in rules plus one that records every IMAP connect error the rules see."""
+    seen: list[BaseException] = []
+    rules = mailprobe.default_registry()
+
+    @rules.register(id="app.spy", priority=1000, stages=[Stage.IMAP_CONNECT])
+    def spy(failure: Failure) -> Optional[Diagnosis]:
+        seen.append(failure.error)
+        return None
+
+    return rules, seen
+
+
 # -- a silent chosen mode ----------------------------------------------------------------
 @pytest.mark.parametrize(("chosen", "answers"), [(STARTTLS, TLS), (NONE, TLS), (TLS, STARTTLS)])
 def test_a_silent_mode_is_a_mode_mismatch_found_in_seconds(
@@ -110,14 +123,7 @@ def test_a_silent_mode_is_a_mode_mismatch_found_in_seconds(
 
 
 def test_rules_see_the_mode_that_answered() -> None:
-    seen: list[BaseException] = []
-    rules = mailprobe.default_registry()
-
-    @rules.register(id="app.spy", priority=1000, stages=[Stage.IMAP_CONNECT])
-    def spy(failure: Failure) -> Optional[Diagnosis]:
-        seen.append(failure.error)
-        return None
-
+    rules, seen = spying_registry()
     mailprobe.probe(imap_on(2993, STARTTLS), transport=OneModePort(TLS), rules=rules, timeout=6)
     (error,) = seen
     assert isinstance(error, SecurityModeError) and isinstance(error, TLSError)
@@ -150,14 +156,7 @@ def test_a_slow_server_gets_the_rest_of_the_deadline_when_the_other_mode_is_sile
 
 def test_a_port_silent_in_both_modes_is_not_blamed_on_the_mode() -> None:
     transport = OneModePort(NONE, silent_tls=True)  # neither STARTTLS nor TLS answers
-    seen: list[BaseException] = []
-    rules = mailprobe.default_registry()
-
-    @rules.register(id="app.spy", priority=1000, stages=[Stage.IMAP_CONNECT])
-    def spy(failure: Failure) -> Optional[Diagnosis]:
-        seen.append(failure.error)
-        return None
-
+    rules, seen = spying_registry()
     result = mailprobe.probe(imap_on(2993, STARTTLS), transport=transport, rules=rules, timeout=3)
     diagnosis = result.stage(Stage.IMAP_CONNECT).diagnosis
     assert diagnosis is not None and diagnosis.cause == "timeout"
