@@ -367,6 +367,10 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "port_fits_security": _port_fits_security,
     "port_misfits_security": lambda f: not _port_fits_security(f),
     "other_mode_silent": lambda f: getattr(f.error, "other_mode_silent", None) is not None,
+    # The security setting may explain a silent port: it does not fit the port, and no
+    # second connection in the other mode was met with silence too.
+    "mode_suspect": lambda f: not _port_fits_security(f)
+    and getattr(f.error, "other_mode_silent", None) is None,
     "port_is_25": lambda f: f.protocol == "smtp" and f.port == 25,
     "expected_mode_known": lambda f: expected_security(f) is not None,
     "server_words": lambda f: bool(server_words(f.text)),
