@@ -46,7 +46,8 @@ def test_microsoft_steps_follow_the_protocol() -> None:
         security=Security.STARTTLS,
     )
     hints = diagnosis_of(smtp, email="alice@contoso.example").hints
-    assert hints[0].startswith("Many Microsoft 365 organisations")
+    assert hints[0].startswith("If the password is right, your organisation")
+    assert "Authenticated SMTP" in hints[0]
 
 
 def test_a_blocked_smtp_sign_in_at_microsoft_is_not_called_an_imap_matter() -> None:

@@ -35,8 +35,12 @@ class Provider:
     patterns (``*.gmail.com``) that identify it even for custom domains; ``mx``
     are patterns of the MX hosts of domains whose mail it hosts
     (``*.mail.protection.outlook.com``), used by ``discover()``;
-    ``app_passwords`` is ``"always"``, ``"with_2fa"`` or ``"never"``; ``steps``
-    maps a cause to extra provider-specific steps.
+    ``app_passwords`` is ``"always"``, ``"with_2fa"`` or ``"never"``;
+    ``password_retired`` names where the provider no longer takes a password (an app
+    password neither) from mail apps: a protocol (``"imap"``), or a protocol for personal
+    or work addresses (``"smtp@personal"``); ``steps`` maps a cause (optionally
+    ``cause@stage``, ``cause@protocol``, ``cause@protocol@personal``/``@work``,
+    ``cause@personal``/``@work``) to provider-specific steps.
     """
 
     id: str
@@ -50,6 +54,7 @@ class Provider:
     app_password_url: Optional[str] = None
     setup_url: Optional[str] = None
     login: Literal["email", "local_part"] = "email"
+    password_retired: tuple[str, ...] = attrs.field(default=(), converter=str_tuple)
     steps: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict, converter=_steps, hash=False)
 
     @classmethod

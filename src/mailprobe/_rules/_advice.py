@@ -211,13 +211,19 @@ def _message(message_id: str, values: Mapping[str, str]) -> Optional[tuple[Messa
 
 def _provider_steps(cause: str, failure: Failure) -> list[tuple[Message, str]]:
     """The provider's own steps for ``cause``: those written for this stage
-    (``"cause@smtp_login"``), else for this protocol (``"cause@imap"``), else for a
+    (``"cause@smtp_login"``), else for this protocol and kind of address
+    (``"cause@smtp@personal"``), else for this protocol (``"cause@imap"``), else for a
     personal or a work address (``"cause@personal"``, ``"cause@work"``), else for any."""
     provider = failure.provider
     if provider is None:
         return []
     account = "personal" if PREDICATES["consumer_address"](failure) else "work"
-    keys = (f"{cause}@{failure.stage.value}", f"{cause}@{failure.protocol}", f"{cause}@{account}")
+    keys = (
+        f"{cause}@{failure.stage.value}",
+        f"{cause}@{failure.protocol}@{account}",
+        f"{cause}@{failure.protocol}",
+        f"{cause}@{account}",
+    )
     for key in (*keys, cause):
         steps = provider.steps.get(key)
         if steps:

@@ -33,6 +33,7 @@ from ._provider_facts import (
     provider_app_passwords,
     provider_defaults,
     provider_documented,
+    provider_password_retired,
     provider_port_differs,
     provider_settings_typed,
     provider_smtp,
@@ -338,6 +339,7 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "near_name": lambda f: bool(near_name(f)),
     "no_near_name": lambda f: not near_name(f),
     "consumer_address": consumer_address,
+    "provider_password_retired": provider_password_retired,
     "words_unknown_user": lambda f: bool(words.UNKNOWN_USER.search(f.text)),
     "auth_command_unknown": lambda f: (
         f.protocol == "smtp" and f.command == "AUTH" and f.code in (500, 502)
@@ -353,6 +355,9 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
         f.provider is not None and f.provider.login == "local_part" and "@" in f.login
     ),
     "login_differs": lambda f: bool(f.login) and f.login.lower() != f.email.lower(),
+    "provider_login_is_local_part": lambda f: (
+        f.provider is not None and f.provider.login == "local_part"
+    ),
     "login_without_domain": lambda f: bool(f.login) and "@" not in f.login,
     "login_is_email": lambda f: f.login.lower() == f.email.lower(),
     "password_has_spaces": lambda f: f.password_has_spaces,
@@ -450,6 +455,10 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "words_about_format": lambda f: bool(words.FORMAT.search(f.text)),
     "email_not_ascii": lambda f: not f.email.isascii(),
     "email_is_ascii": lambda f: f.email.isascii(),
+    "words_hourly": lambda f: bool(words.PERIOD_HOUR.search(f.text))
+    and not words.PERIOD_DAY.search(f.text),
+    "words_daily": lambda f: bool(words.PERIOD_DAY.search(f.text))
+    and not words.PERIOD_HOUR.search(f.text),
     "words_short_rate": lambda f: bool(words.SHORT_RATE.search(f.text)),
     "connect_stage": lambda f: f.stage in (Stage.IMAP_CONNECT, Stage.SMTP_CONNECT),
     "imap_stage": lambda f: f.protocol == "imap",

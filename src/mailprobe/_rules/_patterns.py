@@ -98,6 +98,13 @@ FORMAT = re.compile(
     r"\bFrom address|\bSender address|Message-?ID|\bMIME\b",
     re.I,
 )
+# The period a sending limit counts over, as the reply names it.
+PERIOD_HOUR = re.compile(
+    r"\bhourly\b|\bper hour\b|\ban hour\b|\bthis hour\b|\b60 minutes\b|/h(?:our)?\b", re.I
+)
+PERIOD_DAY = re.compile(
+    r"\bdaily\b|\bper day\b|\ba day\b|\btoday\b|\b24 ?h(?:ours?|rs?)?\b|/day\b", re.I
+)
 TOO_MANY = re.compile(r"\btoo many\b", re.I)
 VIRUS = re.compile(r"\bvirus|malware|\binfected\b|trojan|\bworm\b", re.I)
 # The server itself calls the refusal passing.

@@ -3,6 +3,8 @@ host or address typed is the provider's own, and how it treats passwords."""
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from typing import TYPE_CHECKING, Callable, Optional
 
@@ -62,9 +64,30 @@ def sibling(f: Failure) -> str:
     return f"{wanted}.{match.group(1)}"
 
 
+@functools.lru_cache(maxsize=1)
+def _personal_domains() -> frozenset[str]:
+    from importlib import resources  # noqa: PLC0415  (slow to import; needed once)
+
+    text = resources.files("mailprobe._rules").joinpath("personal_domains.json").read_text(
+        encoding="utf-8"
+    )
+    return frozenset(json.loads(text)["domains"])
+
+
+def personal_domain(domain: str) -> bool:
+    """``domain`` (or a domain it is under) is an ISP's or a free mail service's own."""
+    labels = domain.lower().rstrip(".").split(".")
+    known = _personal_domains()
+    return any(".".join(labels[i:]) in known for i in range(len(labels) - 1))
+
+
 def consumer_address(f: Failure) -> bool:
-    """The address is on the provider's own domain (a personal account, no administrator)."""
-    return f.provider is not None and f.provider.matches_domain(f.email.rpartition("@")[2])
+    """The address is on the provider's own domain, or on an ISP's or free mail service's
+    (a personal account: no administrator in the person's organisation)."""
+    domain = f.email.rpartition("@")[2]
+    if f.provider is not None and f.provider.matches_domain(domain):
+        return True
+    return personal_domain(domain)
 
 
 def provider_defaults(f: Failure) -> Optional[ServerDefaults]:
@@ -89,6 +112,16 @@ def provider_settings_typed(f: Failure) -> bool:
 
 def provider_app_passwords(kind: str) -> Callable[[Failure], bool]:
     return lambda f: f.provider is not None and f.provider.app_passwords == kind
+
+
+def provider_password_retired(f: Failure) -> bool:
+    """The provider no longer takes a password from mail apps here (``password_retired``:
+    this protocol, or this protocol for this kind of address)."""
+    if f.provider is None:
+        return False
+    account = "personal" if consumer_address(f) else "work"
+    scopes = f.provider.password_retired
+    return f.protocol in scopes or f"{f.protocol}@{account}" in scopes
 
 
 def other_protocol_server(f: Failure) -> str:
