@@ -11,7 +11,7 @@ import pytest
 
 import mailprobe
 from mailprobe import ErrorCategory as C
-from mailprobe import ReplyError, Security, ServerSettings, Stage
+from mailprobe import ProtocolError, RefusedError, ReplyError, Security, ServerSettings, Stage
 from mailprobe.testing import ScriptedTransport
 
 from .conftest import scripted_settings
@@ -212,3 +212,49 @@ def test_a_sending_limits_wait_is_the_one_its_reply_names(
     # No default wait contradicts the one the reply names.
     if "24 hours" not in summary_part:
         assert "24 hours" not in diagnosis.summary
+
+
+@pytest.mark.parametrize(
+    ("imap_host", "smtp_host", "email", "error"),
+    [
+        (
+            "smtp.gmail.com",
+            "imap.gmail.com",
+            "a@gmail.com",
+            ProtocolError("unexpected greeting: '220 smtp.gmail.com ESMTP ready'"),
+        ),
+        (
+            "smtp.acme.example",
+            "imap.acme.example",
+            "a@acme.example",
+            ProtocolError("unexpected greeting: '220 smtp.acme.example ESMTP'"),
+        ),
+        ("smtp.gmail.com", "imap.gmail.com", "a@gmail.com", RefusedError("refused")),
+    ],
+)
+def test_both_server_names_swapped_are_fixed_in_one_go(
+    imap_host: str, smtp_host: str, email: str, error: Exception
+) -> None:
+    def run(smtp: str) -> mailprobe.Diagnosis:
+        settings = scripted_settings(
+            email=email,
+            imap=ServerSettings(host=imap_host, port=993, security=Security.TLS),
+            smtp=ServerSettings(host=smtp, port=465, security=Security.TLS),
+        )
+        result = mailprobe.probe(
+            settings,
+            test_recipient="bcc@app.example",
+            transport=ScriptedTransport(imap_connect=error),
+        )
+        diagnosis = result.stage(Stage.IMAP_CONNECT).diagnosis
+        assert diagnosis is not None
+        return diagnosis
+
+    hints = run(smtp_host).hints
+    swapped = [h for h in hints if "the two names are swapped" in h]
+    assert swapped == [
+        f"The SMTP server is set to {smtp_host}, which is the IMAP server: the two names are "
+        f"swapped. Enter {imap_host} as the SMTP server, so both are fixed at once."
+    ]
+    # Only the IMAP name wrong: nothing is said about the SMTP server.
+    assert not any("swapped" in h for h in run(imap_host.replace("smtp.", "mail.", 1)).hints)

@@ -39,6 +39,7 @@ from ._provider_facts import (
     provider_smtp,
     providers_own_host,
     sibling,
+    swapped_both,
 )
 from ._words import named_wait, near_name_for, server_words
 
@@ -202,6 +203,7 @@ def facts(f: Failure) -> dict[str, str]:
         "scope": _challenge_field(f.challenge, "scope"),
         "wait": named_wait(f.text),
         "sibling": sibling(f),
+        "other_host": f.other_host,
         "other_proto": "SMTP" if f.protocol == "imap" else "IMAP",
         "provider_smtp": provider_smtp(f),
         "provider_documented": provider_documented(f),
@@ -330,6 +332,7 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "words_not_found": lambda f: bool(words.NOT_FOUND.search(f.text)),
     "providers_own_host": providers_own_host,
     "sibling_known": lambda f: bool(sibling(f)),
+    "swapped_both": swapped_both,
     "port25_connecting": lambda f: (
         f.protocol == "smtp" and f.port == 25 and _timeout_during("connecting")(f)
     ),

@@ -124,6 +124,19 @@ def provider_password_retired(f: Failure) -> bool:
     return f.protocol in scopes or f"{f.protocol}@{account}" in scopes
 
 
+def swapped_both(f: Failure) -> bool:
+    """The host typed here is the other protocol's server, and the other protocol's
+    setting holds this one's (the provider's documented name, or the usual sibling)."""
+    if not f.other_host or f.other_host.lower() == f.host.lower():
+        return False
+    if other_protocol_server(f):
+        mine = f.provider.imap if f.provider and f.protocol == "imap" else None
+        mine = mine or (f.provider.smtp if f.provider and f.protocol == "smtp" else None)
+        return mine is not None and mine.host.lower() == f.other_host.lower()
+    near = sibling(f)
+    return bool(near) and near.lower() == f.other_host.lower()
+
+
 def other_protocol_server(f: Failure) -> str:
     """The provider's server for the other protocol, when that is the host typed here
     (the IMAP and SMTP names swapped); empty otherwise."""

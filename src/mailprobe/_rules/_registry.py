@@ -31,7 +31,8 @@ class Failure:
     when it said anything. No password is ever part of a ``Failure``;
     ``password_has_spaces`` only says whether it contains a space.
     ``verified_hosts`` names the servers whose certificate the probe's other protocol
-    verified (the IMAP server's name when SMTP fails, and the other way round).
+    verified (the IMAP server's name when SMTP fails, and the other way round);
+    ``other_host`` is the server typed for the other protocol.
     """
 
     stage: Stage
@@ -48,6 +49,7 @@ class Failure:
     oauth2: bool = False
     greeting: Optional[str] = None
     verified_hosts: tuple[str, ...] = attrs.field(default=(), converter=str_tuple)
+    other_host: str = ""
 
     @property
     def challenge(self) -> Optional[str]:

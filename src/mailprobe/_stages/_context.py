@@ -478,6 +478,7 @@ class RunState:
                 host for protocol, host in self.verified.items()
                 if protocol != step.stage.protocol
             ],
+            other_host=self.given("smtp" if step.stage.protocol == "imap" else "imap").host,
         )
         diagnosis = self.config.registry().classify(failure)
         try:
