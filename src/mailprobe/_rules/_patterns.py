@@ -16,7 +16,7 @@ BLOCKLIST = re.compile(
 # A block is about the app's address only when the words point at the client: its IP,
 # host, connection, a DNS blocklist or reverse DNS (not "the account may be blacklisted").
 CLIENT_ADDRESS = re.compile(
-    r"\bIP(?:s|v[46])?\b|\bclient\b|\bhost\b|\bhost ?name\b|\d{1,3}(?:\.\d{1,3}){3}|"
+    r"(?<![a-z])IP(?:s|v[46])?(?![a-z])|\bclient\b|\bhost\b|\bhost ?name\b|\d{1,3}(?:\.\d{1,3}){3}|"
     r"spamhaus|spamcop|barracuda|sorbs|"
     r"\bRBL\b|DNSBL|reverse|\bPTR\b|rDNS|reputation|dynamic|residential|dial-?up|connection|"
     r"your (?:server|network|address|MTA|mail server)|network|\bISP\b|"
