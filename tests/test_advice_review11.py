@@ -258,3 +258,27 @@ def test_both_server_names_swapped_are_fixed_in_one_go(
     ]
     # Only the IMAP name wrong: nothing is said about the SMTP server.
     assert not any("swapped" in h for h in run(imap_host.replace("smtp.", "mail.", 1)).hints)
+
+
+def test_a_sending_service_asking_for_its_own_key_is_not_sent_to_app_passwords() -> None:
+    row = Row(
+        S_LOGIN,
+        ReplyError.smtp(
+            535,
+            "Authentication failed: Basic authentication is not allowed with 2FA enabled. "
+            "To fix, see https://sendgrid.com/docs/for-developers/sending-email/authentication/",
+            command="AUTH",
+        ),
+        C.UNAUTHORIZED_APP_PASSWORD_REQUIRED,
+        "app_password_required",
+        host="smtp.sendgrid.net",
+    )
+    diagnosis = diagnosis_of(row)
+    assert diagnosis.cause == "app_password_required"
+    assert "API key" in diagnosis.summary
+    assert diagnosis.hints[0].startswith("Create SMTP credentials (an API key or SMTP token)")
+    assert "https://sendgrid.com/docs/" in diagnosis.hints[0]
+    assert not any('"App passwords"' in h for h in diagnosis.hints)
+    # A mailbox provider's server keeps the app-password step.
+    mailbox = diagnosis_of(row._replace(host="smtp.example.net"))
+    assert mailbox.hints[0].startswith("Create an app password")
