@@ -276,9 +276,26 @@ def test_a_sending_service_asking_for_its_own_key_is_not_sent_to_app_passwords()
     diagnosis = diagnosis_of(row)
     assert diagnosis.cause == "app_password_required"
     assert "API key" in diagnosis.summary
-    assert diagnosis.hints[0].startswith("Create SMTP credentials (an API key or SMTP token)")
-    assert "https://sendgrid.com/docs/" in diagnosis.hints[0]
+    # SendGrid's own pair: the word apikey and an API key.
+    assert diagnosis.hints[0].startswith("SendGrid takes the word apikey itself")
+    assert any(link.startswith("https://sendgrid.com/docs/") for link in diagnosis.links)
     assert not any('"App passwords"' in h for h in diagnosis.hints)
     # A mailbox provider's server keeps the app-password step.
     mailbox = diagnosis_of(row._replace(host="smtp.example.net"))
     assert mailbox.hints[0].startswith("Create an app password")
+
+
+def test_an_unknown_sending_service_gets_the_generic_credentials_step_with_its_page() -> None:
+    row = Row(
+        S_LOGIN,
+        ReplyError.smtp(
+            535, "Authentication failed. See https://help.mandrillapp.com/smtp", command="AUTH"
+        ),
+        C.UNAUTHORIZED,
+        "invalid_credentials",
+        host="smtp.mandrillapp.com",
+    )
+    hints = diagnosis_of(row).hints
+    assert hints[0].startswith("Create SMTP credentials (an API key or SMTP token)")
+    assert "https://help.mandrillapp.com/smtp" in hints[0]
+    assert not any(h.startswith("Type the password again") for h in hints)

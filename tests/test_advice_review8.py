@@ -341,7 +341,8 @@ def test_a_sending_service_wants_its_own_credentials_and_owner() -> None:
     )
     diagnosis = diagnosis_of(refused, email="alice@mydomain.example")
     assert "its own SMTP credentials" in diagnosis.summary
-    assert diagnosis.hints[0].startswith("Create SMTP credentials")
+    # Postmark's own pair (the eleventh review): its Server API token as both values.
+    assert diagnosis.hints[0].startswith("Postmark takes the Server API token")
     assert not any("hosting control panel" in h or "two-step" in h for h in diagnosis.hints)
     paused = Row(
         SEND,

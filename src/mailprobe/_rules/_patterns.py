@@ -105,6 +105,26 @@ PERIOD_HOUR = re.compile(
 PERIOD_DAY = re.compile(
     r"\bdaily\b|\bper day\b|\ba day\b|\btoday\b|\b24 ?h(?:ours?|rs?)?\b|/day\b", re.I
 )
+# The reply names what in the message its filter objects to.
+CONTENT_REASON = re.compile(
+    r"attach\w*|file (?:type|name|extension)|(?:bad|banned|forbidden|prohibited|blocked) "
+    r"(?:file|extension|word|phrase|content|domain|url|link)|extension|in (?:the )?(?:body|subject)"
+    r"|\bURLs?\b|\blinks?\b|\bHTML\b|\bimages?\b|\bsubject\b|prohibited domain|\bkeywords?\b",
+    re.I,
+)
+# A whole mail domain switched off, not one account.
+DOMAIN_DISABLED = re.compile(
+    r"\bdomain\b.{0,20}\b(?:disabled?|suspended|deactivated|locked|inactive|not active)\b|"
+    r"\b(?:disabled|suspended|deactivated|inactive) domain\b",
+    re.I,
+)
+# An account seen from many places at once (a leaked password, usually).
+MANY_HOSTS = re.compile(
+    r"\bfrom (?:too many |many |multiple |\d+ )?different (?:hosts|IPs?|IP addresses|locations|"
+    r"countries|networks)\b|\bfrom too many (?:hosts|IPs?|IP addresses|locations|countries|"
+    r"networks)\b",
+    re.I,
+)
 TOO_MANY = re.compile(r"\btoo many\b", re.I)
 VIRUS = re.compile(r"\bvirus|malware|\binfected\b|trojan|\bworm\b", re.I)
 # The server itself calls the refusal passing.

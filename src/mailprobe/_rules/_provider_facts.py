@@ -56,12 +56,13 @@ def providers_own_host(f: Failure) -> bool:
 
 def sibling(f: Failure) -> str:
     """The usual name of this protocol's server next to a host named for another service:
-    ``imap.example.com`` for ``smtp.example.com`` typed as the IMAP server."""
+    ``imap.example.com`` for ``smtp.example.com`` typed as the IMAP server
+    (``securesmtp.example.com`` for ``secureimap.example.com``)."""
     wanted = "imap" if f.protocol == "imap" else "smtp"
-    match = re.match(r"(?:pop3?|smtp|imap|mail|mx)\.(.+)$", f.host, re.I)
-    if not match or f.host.lower().startswith(wanted + ".") or f.host.lower().startswith("mail."):
+    match = re.match(r"(secure)?(pop3?|smtp|imap|mail|mx)(?:s|4)?\d?\.(.+)$", f.host, re.I)
+    if not match or match.group(2).lower() in (wanted, "mail"):
         return ""
-    return f"{wanted}.{match.group(1)}"
+    return f"{(match.group(1) or '').lower()}{wanted}.{match.group(3)}"
 
 
 @functools.lru_cache(maxsize=1)
