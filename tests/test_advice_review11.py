@@ -299,3 +299,66 @@ def test_an_unknown_sending_service_gets_the_generic_credentials_step_with_its_p
     assert hints[0].startswith("Create SMTP credentials (an API key or SMTP token)")
     assert "https://help.mandrillapp.com/smtp" in hints[0]
     assert not any(h.startswith("Type the password again") for h in hints)
+
+
+def test_a_filter_that_names_its_reason_is_passed_on_not_blamed_on_the_account() -> None:
+    named = Row(
+        SEND,
+        ReplyError.smtp(550, "Rejected due to bad file extension in attachment", command="DATA"),
+        C.TEST_EMAIL_FAILED,
+        "message_rejected_policy",
+    )
+    diagnosis = diagnosis_of(named)
+    assert "content" in diagnosis.summary
+    assert diagnosis.hints[0].startswith("Ask whoever runs the server")
+    assert "bad file extension in attachment" in diagnosis.hints[0]
+    assert not any("flagged" in h for h in diagnosis.hints)
+    # No reason named: the account may well be flagged.
+    bare = named._replace(
+        error=ReplyError.smtp(554, "5.7.1 Message rejected as spam", command="DATA")
+    )
+    assert any("flagged" in h for h in diagnosis_of(bare).hints)
+
+
+def test_a_disabled_mail_domain_is_not_treated_as_one_locked_account() -> None:
+    row = Row(
+        I_LOGIN,
+        ReplyError.imap("BAD", "LOGIN failure, domain is disable.", command="LOGIN"),
+        C.IMAP_AUTHENTICATION_ERROR,
+        "account_locked",
+        host="imap.example.net",
+    )
+    diagnosis = diagnosis_of(row, email="ann@shop.example")
+    assert diagnosis.cause == "account_locked"
+    assert "mail domain of ann@shop.example" in diagnosis.summary
+    assert diagnosis.hints[0].startswith("Check the part of the address after the @")
+    assert not any("unlock" in h or "reset the password" in h for h in diagnosis.hints)
+
+
+def test_an_account_used_from_many_places_asks_for_a_new_password_not_a_wait() -> None:
+    row = Row(
+        SEND,
+        ReplyError.smtp(
+            554,
+            "Your mail account (ann@example.net): Too many messages from different hosts.",
+            command="RCPT",
+        ),
+        C.TEST_EMAIL_FAILED,
+        "account_locked",
+        host="smtp.example.net",
+    )
+    diagnosis = diagnosis_of(row)
+    assert diagnosis.cause == "account_locked" and not diagnosis.temporary
+    assert diagnosis.hints[0].startswith("Change the account's password")
+    assert not any(h.startswith("Wait") for h in diagnosis.hints)
+
+
+def test_secure_prefixed_names_get_their_sibling() -> None:
+    row = Row(
+        S_CONNECT,
+        ProtocolError("unexpected greeting: '* OK IMAP Proxy ready (secureimap.t-online.de)'"),
+        C.SMTP_SETTINGS_INCORRECT,
+        "protocol_mismatch",
+        host="secureimap.t-online.de",
+    )
+    assert any("securesmtp.t-online.de" in h for h in diagnosis_of(row).hints)
