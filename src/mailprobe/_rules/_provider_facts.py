@@ -130,9 +130,8 @@ def swapped_both(f: Failure) -> bool:
     setting holds this one's (the provider's documented name, or the usual sibling)."""
     if not f.other_host or f.other_host.lower() == f.host.lower():
         return False
-    if other_protocol_server(f):
-        mine = f.provider.imap if f.provider and f.protocol == "imap" else None
-        mine = mine or (f.provider.smtp if f.provider and f.protocol == "smtp" else None)
+    if other_protocol_server(f) and f.provider is not None:
+        mine = f.provider.imap if f.protocol == "imap" else f.provider.smtp
         return mine is not None and mine.host.lower() == f.other_host.lower()
     near = sibling(f)
     return bool(near) and near.lower() == f.other_host.lower()
