@@ -94,6 +94,8 @@ def reply_error(row: dict[str, Any]) -> ProbeError:
     command: Optional[str] = row["command"]
     if command == "CONNECT" and row["stage"] == "imap_connect":
         command = None
+    if command == ".":  # the transport reports the reply to the end of data as DATA's
+        command = "DATA"
     if "code" in row:
         return ReplyError.smtp(int(row["code"]), reply_text(row), command=command)
     return ReplyError.imap(row["status"], reply_text(row), command=command)

@@ -142,6 +142,7 @@ DOMAIN_NOT_REGISTERED = re.compile(
     r"(?:unregistered|unverified|unconfigured|unknown|unaccepted) (?:sender |sending |from )?"
     r"domains?|domain (?:\S+ )?(?:is |has )?not (?:been )?(?:registered|verified|configured|"
     r"accepted|added)|not an accepted domain|domain (?:\S+ )?(?:is )?not (?:one of|in) (?:your|the)"
-    r" (?:accepted |verified )?domains",
+    r" (?:accepted |verified )?domains|\btenant\b[^.]{0,30}?\bnot found\b"
+    r"|domain\b.{0,20}?\b(?:must|needs? to|has to|should) be verified",
     re.I,
 )
