@@ -190,7 +190,7 @@ def test_the_personal_domains_list_is_data_with_no_duplicates_or_provider_overla
         ),
         (
             "4.7.1 You have exceeded your sending limit",
-            "often within 24 hours",
+            "when the provider's limit resets",
             "Wait for the limit",
         ),
     ],

@@ -459,6 +459,9 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "sending_service": lambda f: bool(words.SENDING_SERVICE.search(f.host)),
     "words_not_allowed": lambda f: bool(words.NOT_ALLOWED.search(f.text)),
     "words_about_format": lambda f: bool(words.FORMAT.search(f.text)),
+    "words_oauth_user": lambda f: bool(words.OAUTH_USER.search(f.text)),
+    "words_address_form": lambda f: bool(words.ADDRESS_FORM.search(f.text)),
+    "words_raise_limit": lambda f: bool(words.RAISE_LIMIT.search(f.text)),
     "email_not_ascii": lambda f: not f.email.isascii(),
     "email_is_ascii": lambda f: f.email.isascii(),
     "words_hourly": lambda f: bool(words.PERIOD_HOUR.search(f.text))

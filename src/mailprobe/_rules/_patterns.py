@@ -95,7 +95,8 @@ NOT_ALLOWED = re.compile(
 )
 FORMAT = re.compile(
     r"header|RFC ?5322|RFC ?2822|compliant|syntax|format|malformed|line ending|"
-    r"\bFrom address|\bSender address|Message-?ID|\bMIME\b",
+    r"\bFrom address|\bSender address|Message-?ID|\bMIME\b|\bsubject\b|\bbody\b|"
+    r"(?:e-?mail|message|mail) ?content\b|\bline (?:is )?too long|too long(?:er)? line",
     re.I,
 )
 # The period a sending limit counts over, as the reply names it.
@@ -144,5 +145,25 @@ DOMAIN_NOT_REGISTERED = re.compile(
     r"accepted|added)|not an accepted domain|domain (?:\S+ )?(?:is )?not (?:one of|in) (?:your|the)"
     r" (?:accepted |verified )?domains|\btenant\b[^.]{0,30}?\bnot found\b"
     r"|domain\b.{0,20}?\b(?:must|needs? to|has to|should) be verified",
+    re.I,
+)
+# A sign-in token refused because of the user it was sent for, not the token itself.
+OAUTH_USER = re.compile(
+    r"\buser(?: ?name| address| id)?\b.{0,30}?\b(?:is )?(?:not valid|invalid|mismatch\w*|"
+    r"does not match|doesn.t match|unknown)\b|\baddress (?:provided )?is not valid\b",
+    re.I,
+)
+# A sender address the server calls malformed rather than refused.
+ADDRESS_FORM = re.compile(
+    r"\binvalid (?:e-?mail |sender |from |mail ?from )?address\b|"
+    r"\baddress (?:is )?(?:invalid|not valid|malformed)\b|must (?:contain|have|include) a domain|"
+    r"(?:bad|invalid) address syntax|"
+    r"syntax error in (?:the )?(?:sender|address|mail ?from)",
+    re.I,
+)
+# A limit the reply says can be raised (by support, a plan or a request).
+RAISE_LIMIT = re.compile(
+    r"\b(?:contact|ask) (?:our |the )?support\b|\bupgrade\b|\bincrease (?:it|the|your)\b|"
+    r"\b(?:higher|paid) plan\b|\brequest (?:a |an )?(?:higher|increase)",
     re.I,
 )

@@ -16,7 +16,9 @@ _DIAGNOSTIC = re.compile(r"\[BeginDiagnosticData\].*?(?:\[EndDiagnosticData\]|$)
 _INNER_ENHANCED = re.compile(r"(?<![\w.])[245]\.\d{1,3}\.\d{1,3}(?![\w.])")
 _URL = re.compile(r"(?:https?://|www\.)[^\s\"'<>)\]]+", re.I)
 _TRACE = re.compile(
-    r"\s-\s?gsmtp\b|\b[a-z0-9]{1,12}-[a-z0-9.]{6,}\s*-\s*gsmtp\b|"  # Gmail's trailer
+    r"\b[a-z0-9][a-z0-9.-]{6,}\s*-\s*gsmtp\b|\s-\s?gsmtp\b|"  # Gmail's trailer
+    # Gmail's session id without its trailer ("4sm74508868qak.11", "g1sm1186255pfu.73").
+    r"\b[a-z0-9-]{0,20}\d{5,}[a-z]{2,4}\.\d{1,3}\b|"
     r"\[(?:[A-Z0-9]{2,}\.){2,}[A-Za-z0-9.:]+\]|"  # Microsoft's [SN1PR...PROD.OUTLOOK.COM]
     r"\b(?:id|session|ref|trace|queue(?:d as)?)[=: ]+[A-Za-z0-9_.:+/-]{8,}|"
     r"\b[0-9A-F]{16,}\b|\b[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}\b|"
@@ -30,8 +32,8 @@ _IDENTIFIER = re.compile(r"(?<!\S)(?=\S*[.:]\S)\S*Exception\S*")
 _EMPTY_BRACKETS = re.compile(r"[(\[]\s*[#:;,.]*\s*[)\]]")
 _SENTENCE_END = re.compile(r"(?<=[a-z0-9)\]])[.!?](?:\s+|$)")
 _LEFTOVER = re.compile(
-    r"\b(?:for more (?:information|details|help)|learn more|more information)\b"
-    r"[^.]*?(?:\b(?:at|see|visit|go to)\b)?\s*[.:]?|"
+    r"\b(?:for\s+more\s+(?:information|details|help)|learn\s+more|more\s+information)\b"
+    r"(?:\s+(?:at|see|visit|go to)\b|[^.]*?\b(?:at|see|visit|go to)\b)?\s*[.:]?|"
     r"\b(?:please )?(?:see|visit|go to|refer to)\s*(?:[.:]|$)",
     re.I,
 )
