@@ -169,3 +169,17 @@ def test_quoted_words_lose_gmail_session_ids_and_whole_learn_more_links(
     text: str, words: str
 ) -> None:
     assert server_words(text) == words
+
+
+def test_a_greeting_saying_the_server_is_unreachable_names_something_in_between() -> None:
+    diagnosis = diagnosis_of(
+        Row(
+            S_CONNECT,
+            ReplyError.smtp(421, "Cannot connect to SMTP server 192.0.2.7 (192.0.2.7:587)"),
+            C.SMTP_SETTINGS_INCORRECT,
+            "network_unreachable",
+        )
+    )
+    assert diagnosis.cause == "network_unreachable"
+    assert "could not reach the mail server itself" in diagnosis.summary
+    assert "smtp.example.com" in diagnosis.summary
