@@ -107,12 +107,14 @@ def test_a_sender_refused_although_it_signed_in_points_at_the_sending_addresses(
     assert "send mail as" in diagnosis.hints[0]
 
 
-def test_a_virus_verdict_on_the_test_email_goes_to_the_app() -> None:
+def test_a_virus_verdict_on_the_test_email_goes_to_the_scanners_owner_then_the_app() -> None:
     reply = ReplyError.smtp(552, "5.7.1 virus Eicar-Test detected by the scanner",
                             command="DATA")
     diagnosis = diagnosis_of(Row(SEND, reply, C.TEST_EMAIL_FAILED, "message_rejected_policy"))
     assert "virus scanner" in diagnosis.summary
-    assert diagnosis.hints[0].startswith("Contact the app's support team")
+    assert diagnosis.hints[0].startswith("Ask your provider or IT team, who run the virus scanner")
+    assert "virus Eicar-Test detected by the scanner" in diagnosis.hints[0]
+    assert diagnosis.hints[1].startswith("If they find nothing wrong on their side")
     assert not any("flagged" in h for h in diagnosis.hints)
 
 

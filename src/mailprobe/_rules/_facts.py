@@ -350,7 +350,8 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "auth_command_unknown": lambda f: (
         f.protocol == "smtp" and f.command == "AUTH" and f.code in (500, 502)
     ),
-    "ehlo_refused": lambda f: f.command in ("EHLO", "HELO"),
+    "ehlo_refused": lambda f: f.command in ("EHLO", "HELO")
+    and not words.SEQUENCE.search(f.text),
     "greeting_reply": lambda f: f.command in (None, "CONNECT"),
     "provider_host_typed": lambda f: provider_defaults(f) is not None,
     "provider_port_differs": provider_port_differs,
@@ -462,6 +463,9 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "words_oauth_user": lambda f: bool(words.OAUTH_USER.search(f.text)),
     "words_address_form": lambda f: bool(words.ADDRESS_FORM.search(f.text)),
     "words_raise_limit": lambda f: bool(words.RAISE_LIMIT.search(f.text)),
+    "words_failed_attempts": lambda f: bool(words.FAILED_ATTEMPTS.search(f.text)),
+    "words_server_setup": lambda f: bool(words.SERVER_SETUP.search(f.text)),
+    "words_sequence": lambda f: bool(words.SEQUENCE.search(f.text)),
     "email_not_ascii": lambda f: not f.email.isascii(),
     "email_is_ascii": lambda f: f.email.isascii(),
     "words_hourly": lambda f: bool(words.PERIOD_HOUR.search(f.text))

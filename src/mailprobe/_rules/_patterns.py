@@ -96,7 +96,8 @@ NOT_ALLOWED = re.compile(
 FORMAT = re.compile(
     r"header|RFC ?5322|RFC ?2822|compliant|syntax|format|malformed|line ending|"
     r"\bFrom address|\bSender address|Message-?ID|\bMIME\b|\bsubject\b|\bbody\b|"
-    r"(?:e-?mail|message|mail) ?content\b|\bline (?:is )?too long|too long(?:er)? line",
+    r"(?:e-?mail|message|mail) ?content\b|\bline (?:is )?too long|too long(?:er)? line|"
+    r"\bpars(?:e|ing) (?:the )?(?:message|mail|e-?mail)\b",
     re.I,
 )
 # The period a sending limit counts over, as the reply names it.
@@ -165,5 +166,26 @@ ADDRESS_FORM = re.compile(
 RAISE_LIMIT = re.compile(
     r"\b(?:contact|ask) (?:our |the )?support\b|\bupgrade\b|\bincrease (?:it|the|your)\b|"
     r"\b(?:higher|paid) plan\b|\brequest (?:a |an )?(?:higher|increase)",
+    re.I,
+)
+# A sign-in block the reply ties to failed attempts rather than traffic.
+FAILED_ATTEMPTS = re.compile(
+    r"too many (?:\w+ )?(?:auth\w*|log ?-?in|sign-?in|password|credential)\w* ?"
+    r"(?:failures|failed|attempts|errors|tries)|too many (?:failed|bad|invalid|wrong|unsuccessful|"
+    r"incorrect) (?:auth\w*|log ?-?ins?|sign-?ins?|passwords?|attempts|credentials)|"
+    r"(?:auth\w*|log ?-?in) failures",
+    re.I,
+)
+# A server fault the reply ties to the server's own setup rather than a passing state.
+SERVER_SETUP = re.compile(
+    r"could not determine|\bnot present\b|misconfigur\w*|"
+    r"config(?:uration)? (?:error|problem|issue)|not (?:been )?configured|"
+    r"no (?:default )?(?:back-?end|server) (?:configured|set|defined)",
+    re.I,
+)
+# A refusal of the order of commands (the app spoke too soon), not of what it said.
+SEQUENCE = re.compile(
+    r"pipelining|before (?:the )?(?:greeting|banner)|out of sequence|bad sequence|"
+    r"talk(?:ed|ing)? too soon|synchroni[sz]ation",
     re.I,
 )

@@ -37,7 +37,7 @@ _LEFTOVER = re.compile(
     r"\b(?:please )?(?:see|visit|go to|refer to)\s*(?:[.:]|$)",
     re.I,
 )
-_BANNER = re.compile(r"\bE?SMTP\b.{0,40}$|^\S+\s+E?SMTP\b", re.I)
+_BANNER = re.compile(r"\bESMTP\b.{0,40}$|^\S+\s+E?SMTP\b", re.I)
 _WORDS_LIMIT = 200
 # A wait the server names: "Suggested Backoff Time: 178755 milliseconds", "try again in 5 minutes".
 _WAIT = re.compile(
@@ -66,7 +66,8 @@ def server_words(text: str) -> str:
     words = _LEFTOVER.sub("", words)
     words = _IDENTIFIER.sub("", words)
     words = _EMPTY_BRACKETS.sub("", words)
-    words = _SPACES.sub(" ", words).strip(" -:;,.")
+    # The words are quoted in double quotes: inner ones become single.
+    words = _SPACES.sub(" ", words.replace('"', "'")).strip(" -:;,.")
     if _BANNER.search(words):
         return ""  # a greeting banner ("mx.example.com ESMTP ready") tells the person nothing
     sentences = _SENTENCE_END.split(words, maxsplit=2)

@@ -1,0 +1,111 @@
+"""Advice classes the thirteenth hint review found: a virus verdict goes first to whoever
+runs the scanner, a sign-in block after failed attempts asks for the password first, a
+server fault in its own setup is not "try again in a few minutes", a refusal of the
+order of commands is the app's, and a server that asks for encryption on an encrypted
+connection has its words passed on."""
+
+from __future__ import annotations
+
+from mailprobe import ErrorCategory as C
+from mailprobe import ReplyError
+from mailprobe._rules._words import server_words
+
+from .test_rules import I_LOGIN, S_CONNECT, SEND, Row, diagnosis_of
+
+
+def test_a_sign_in_block_after_failed_attempts_asks_for_the_password_first() -> None:
+    row = Row(
+        I_LOGIN,
+        ReplyError.imap("BYE", "Too many authentication failures", command="LOGIN"),
+        C.IMAP_AUTHENTICATION_ERROR,
+        "rate_limited",
+    )
+    diagnosis = diagnosis_of(row)
+    assert diagnosis.cause == "rate_limited"
+    assert "too many failed attempts" in diagnosis.summary
+    assert diagnosis.hints[0].startswith("Check the user name and password first")
+    assert diagnosis.hints[1].startswith("Wait")
+    traffic = diagnosis_of(
+        row._replace(error=ReplyError.imap("NO", "[LIMIT] Rate limit hit", command="LOGIN"))
+    )
+    assert traffic.cause == "rate_limited"
+    assert "failed attempts" not in traffic.summary
+    assert traffic.hints[0].startswith("Wait")
+
+
+def test_a_server_fault_in_its_own_setup_is_permanent_and_passed_on() -> None:
+    row = Row(
+        I_LOGIN,
+        ReplyError.imap("NO", "failed: TLS not present", command="LOGIN"),
+        C.IMAP_AUTHENTICATION_ERROR,
+        "server_error",
+    )
+    diagnosis = diagnosis_of(row)
+    assert diagnosis.cause == "server_error"
+    assert not diagnosis.temporary
+    assert "fault in its own setup" in diagnosis.summary
+    assert diagnosis.hints == (
+        "Contact your email provider or IT team and pass on the server's message: "
+        '"failed: TLS not present".',
+    )
+    passing = diagnosis_of(
+        row._replace(error=ReplyError.imap("NO", "Internal error occurred", command="LOGIN"))
+    )
+    assert passing.temporary
+    assert passing.hints[0].startswith("Try again in a few minutes")
+
+
+def test_a_refusal_of_the_order_of_commands_is_the_apps_not_its_name() -> None:
+    diagnosis = diagnosis_of(
+        Row(
+            S_CONNECT,
+            ReplyError.smtp(503, "5.5.0 Improper use of SMTP command pipelining", command="EHLO"),
+            C.SMTP_SETTINGS_INCORRECT,
+            "protocol_error",
+        )
+    )
+    assert diagnosis.cause == "protocol_error"
+    assert "name the app introduces itself with" not in diagnosis.summary
+    assert "problem in the app" in diagnosis.summary
+    assert diagnosis.hints == (
+        "Contact the app's support team and pass on the server's message: "
+        '"Improper use of SMTP command pipelining".',
+    )
+
+
+def test_a_virus_verdict_without_words_still_names_the_scanners_owner() -> None:
+    diagnosis = diagnosis_of(
+        Row(
+            SEND,
+            ReplyError.smtp(554, "5.7.1 virus found", command="DATA"),
+            C.TEST_EMAIL_FAILED,
+            "message_rejected_policy",
+        )
+    )
+    assert diagnosis.hints[0] == (
+        "Ask your provider or IT team, who run the virus scanner, why it stopped the test email."
+    )
+    assert diagnosis.hints[1].startswith("If they find nothing wrong on their side")
+
+
+def test_a_demand_for_encryption_on_an_encrypted_connection_passes_the_words_on() -> None:
+    diagnosis = diagnosis_of(
+        Row(
+            SEND,
+            ReplyError.smtp(451, "Secure connection required", command="MAIL"),
+            C.SMTP_SETTINGS_INCORRECT,
+            "starttls_required",
+        )
+    )
+    assert diagnosis.cause == "starttls_required"
+    assert diagnosis.hints[-1].endswith('"Secure connection required".')
+
+
+def test_quoted_words_keep_no_inner_double_quotes_and_smtp_in_a_sentence_is_not_a_banner() -> None:
+    assert server_words('5.7.1 clamav: virus found: "Eicar-Signature"') == (
+        "clamav: virus found: 'Eicar-Signature'"
+    )
+    assert server_words("5.5.0 Improper use of SMTP command pipelining") == (
+        "Improper use of SMTP command pipelining"
+    )
+    assert server_words("mx.example.com ESMTP Postfix") == ""
