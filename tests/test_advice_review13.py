@@ -1,8 +1,10 @@
-"""Advice classes the thirteenth hint review found: a virus verdict goes first to whoever
-runs the scanner, a sign-in block after failed attempts asks for the password first, a
-server fault in its own setup is not "try again in a few minutes", a refusal of the
-order of commands is the app's, and a server that asks for encryption on an encrypted
-connection has its words passed on."""
+"""Advice classes the thirteenth and fourteenth hint reviews found: a virus verdict goes
+first to whoever runs the scanner, a sign-in block after failed attempts asks for the
+password first, a server fault in its own setup is not "try again in a few minutes", a
+refusal of the order of commands is the app's, a server that asks for encryption on an
+encrypted connection has its words passed on, a limit on one connection is run again, a
+refused test recipient no longer claims that sending works, and a bare syntax error at
+MAIL FROM is the sender address's form."""
 
 from __future__ import annotations
 
@@ -109,3 +111,47 @@ def test_quoted_words_keep_no_inner_double_quotes_and_smtp_in_a_sentence_is_not_
         "Improper use of SMTP command pipelining"
     )
     assert server_words("mx.example.com ESMTP Postfix") == ""
+
+
+def test_a_limit_on_one_connection_is_run_again_not_waited_out() -> None:
+    """From the fourteenth review: a per-session limit ends one connection only."""
+    diagnosis = diagnosis_of(
+        Row(
+            SEND,
+            ReplyError.smtp(421, "4.7.0 Too many messages for this session", command="MAIL"),
+            C.TEST_EMAIL_FAILED,
+            "rate_limited",
+        )
+    )
+    assert diagnosis.cause == "rate_limited"
+    assert "limit on a single connection" in diagnosis.summary
+    assert diagnosis.hints[0] == "Run the check again: a new connection usually works at once."
+    assert diagnosis.hints[1].endswith('"Too many messages for this session".')
+    assert not any("lift by themselves" in h for h in diagnosis.hints)
+
+
+def test_a_refused_test_recipient_no_longer_claims_that_sending_works() -> None:
+    diagnosis = diagnosis_of(
+        Row(
+            SEND,
+            ReplyError.smtp(550, "5.1.1 No mailbox by that name here", command="RCPT"),
+            C.TEST_EMAIL_FAILED,
+            "recipient_rejected",
+        )
+    )
+    assert "sending with your settings works" not in diagnosis.summary
+    assert "accepted your sign-in and sender address" in diagnosis.summary
+    assert diagnosis.hints[0].endswith('"No mailbox by that name here".')
+
+
+def test_a_bare_syntax_error_at_mail_from_is_the_sender_address_form() -> None:
+    diagnosis = diagnosis_of(
+        Row(
+            SEND,
+            ReplyError.smtp(501, "Syntax error", command="MAIL"),
+            C.TEST_EMAIL_FAILED,
+            "sender_rejected",
+        )
+    )
+    assert "not a valid address" in diagnosis.summary
+    assert diagnosis.hints[0].startswith("Check the email address for typos")

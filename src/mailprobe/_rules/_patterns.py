@@ -159,7 +159,8 @@ ADDRESS_FORM = re.compile(
     r"\binvalid (?:e-?mail |sender |from |mail ?from )?address\b|"
     r"\baddress (?:is )?(?:invalid|not valid|malformed)\b|must (?:contain|have|include) a domain|"
     r"(?:bad|invalid) address syntax|"
-    r"syntax error in (?:the )?(?:sender|address|mail ?from)",
+    r"syntax error in (?:the )?(?:sender|address|mail ?from)|"
+    r"^\W*(?:[45]\.\d{1,3}\.\d{1,3}\s+)?syntax error\W*$",
     re.I,
 )
 # A limit the reply says can be raised (by support, a plan or a request).
@@ -187,5 +188,11 @@ SERVER_SETUP = re.compile(
 SEQUENCE = re.compile(
     r"pipelining|before (?:the )?(?:greeting|banner)|out of sequence|bad sequence|"
     r"talk(?:ed|ing)? too soon|synchroni[sz]ation",
+    re.I,
+)
+# A limit that ends one connection (messages or time per session), not a block.
+PER_SESSION = re.compile(
+    r"\b(?:for|in|per) (?:this|one|a|each|the) (?:session|connection)\b|"
+    r"\b(?:session|connection) (?:has been |was |is )?open (?:for )?too long",
     re.I,
 )
