@@ -155,3 +155,31 @@ def test_a_bare_syntax_error_at_mail_from_is_the_sender_address_form() -> None:
     )
     assert "not a valid address" in diagnosis.summary
     assert diagnosis.hints[0].startswith("Check the email address for typos")
+
+
+def test_server_faults_pass_the_servers_words_on_and_links_leave_no_stub() -> None:
+    """From the fifteenth review (older rounds): the words go with "contact ..." hints, and
+    a removed link leaves no "Please visit [120]"."""
+    diagnosis = diagnosis_of(
+        Row(
+            I_LOGIN,
+            ReplyError.imap(
+                "NO", "[SERVERBUG] Internal error occurred. [2024-03-05 10:41:17]", command="LOGIN"
+            ),
+            C.IMAP_AUTHENTICATION_ERROR,
+            "server_error",
+        )
+    )
+    assert diagnosis.hints[-1].endswith('pass on the server\'s message: "Internal error occurred".')
+    assert (
+        server_words(
+            "Email not accepted for policy reasons. Please visit https://help.example/x [120]"
+        )
+        == "Email not accepted for policy reasons"
+    )
+    assert (
+        server_words(
+            "IP address is block listed. For explanation visit https://pm.example/case?r=<id>"
+        )
+        == "IP address is block listed"
+    )

@@ -34,7 +34,9 @@ _SENTENCE_END = re.compile(r"(?<=[a-z0-9)\]])[.!?](?:\s+|$)")
 _LEFTOVER = re.compile(
     r"\b(?:for\s+more\s+(?:information|details|help)|learn\s+more|more\s+information)\b"
     r"(?:\s+(?:at|see|visit|go to)\b|[^.]*?\b(?:at|see|visit|go to)\b)?\s*[.:]?|"
-    r"\b(?:please )?(?:see|visit|go to|refer to)\s*(?:[.:]|$)",
+    r"(?:\bfor (?:an? |more |further )?(?:explanation|details),?\s*)?"
+    r"\b(?:please )?(?:see|visit|go to|refer to)\s*"
+    r"(?:\[[^\]\s]{1,12}\]|<[^>\s]{1,12}>)?\s*(?:[.:]|$)",
     re.I,
 )
 _BANNER = re.compile(r"\bESMTP\b.{0,40}$|^\S+\s+E?SMTP\b", re.I)
