@@ -31,7 +31,17 @@ class Peer:
         return self.server.stop_event.is_set()
 
     def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
+        """Send all of ``data``, waiting as long as the client takes to read it (a client
+        slowed by a busy machine is not a server hanging up) unless the test ends."""
+        view = memoryview(data)
+        while view:
+            try:
+                sent = self.sock.send(view)
+            except (TimeoutError, socket.timeout):
+                if self.stopping:
+                    return
+                continue
+            view = view[sent:]
 
     def readline(self) -> Optional[bytes]:
         """The next line from the client (without CRLF), or None when it hung up."""
