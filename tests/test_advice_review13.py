@@ -8,6 +8,7 @@ MAIL FROM is the sender address's form."""
 
 from __future__ import annotations
 
+import mailprobe
 from mailprobe import ErrorCategory as C
 from mailprobe import ReplyError
 from mailprobe._rules._words import server_words
@@ -183,3 +184,25 @@ def test_server_faults_pass_the_servers_words_on_and_links_leave_no_stub() -> No
         )
         == "IP address is block listed"
     )
+
+
+def test_a_refusal_naming_spf_alone_asks_for_that_fix_in_plain_words() -> None:
+    def spf(text: str) -> mailprobe.Diagnosis:
+        return diagnosis_of(
+            Row(
+                SEND,
+                ReplyError.smtp(550, text, command="MAIL"),
+                C.TEST_EMAIL_FAILED,
+                "sender_authentication_failed",
+            )
+        )
+
+    missing = spf("5.7.1 [BFD] Sender prohibited by SPF")
+    assert "(its SPF record) does not include this server" in missing.summary
+    assert "DKIM" not in " ".join((missing.summary, *missing.hints))
+    assert missing.hints[-1].endswith('"Sender prohibited by SPF".')
+    broken = spf("Invalid SPF record. Inspect your SPF settings, and try again. IB508")
+    assert "is broken" in broken.summary
+    assert broken.hints[0].startswith("Ask whoever manages example.com to correct")
+    dmarc = spf("5.7.26 Unauthenticated email is not accepted due to domain's DMARC policy")
+    assert "SPF, DKIM or DMARC" in dmarc.summary

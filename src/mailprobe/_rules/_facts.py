@@ -467,6 +467,9 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "words_server_setup": lambda f: bool(words.SERVER_SETUP.search(f.text)),
     "words_sequence": lambda f: bool(words.SEQUENCE.search(f.text)),
     "words_per_session": lambda f: bool(words.PER_SESSION.search(f.text)),
+    "words_spf_only": lambda f: bool(words.SPF_ONLY.search(f.text))
+    and not words.DKIM_DMARC.search(f.text),
+    "words_spf_broken": lambda f: bool(words.SPF_BROKEN.search(f.text)),
     "email_not_ascii": lambda f: not f.email.isascii(),
     "email_is_ascii": lambda f: f.email.isascii(),
     "words_hourly": lambda f: bool(words.PERIOD_HOUR.search(f.text))

@@ -196,3 +196,12 @@ PER_SESSION = re.compile(
     r"\b(?:session|connection) (?:has been |was |is )?open (?:for )?too long",
     re.I,
 )
+# Which sender-authentication check a refusal names: SPF alone, or a broken SPF record.
+SPF_ONLY = re.compile(r"\bSPF\b|openspf|sender policy framework", re.I)
+DKIM_DMARC = re.compile(r"\bDKIM\b|\bDMARC\b|domainkeys|\bARC\b", re.I)
+SPF_BROKEN = re.compile(
+    r"(?:invalid|malformed|broken|bad|syntax error in (?:the )?)\s*SPF(?: record)?|"
+    r"SPF (?:record )?(?:is )?(?:invalid|malformed|broken)|"
+    r"SPF\b.{0,20}\bpermerror|permerror\b.{0,20}\bSPF",
+    re.I,
+)
