@@ -206,3 +206,44 @@ def test_a_refusal_naming_spf_alone_asks_for_that_fix_in_plain_words() -> None:
     assert broken.hints[0].startswith("Ask whoever manages example.com to correct")
     dmarc = spf("5.7.26 Unauthenticated email is not accepted due to domain's DMARC policy")
     assert "SPF, DKIM or DMARC" in dmarc.summary
+
+
+def test_a_relay_refusal_after_sign_in_asks_whether_the_account_may_send_first() -> None:
+    """From the sixteenth review: the probe signed in before the test email, so a relay
+    refusal is not "not signed in"."""
+    diagnosis = diagnosis_of(
+        Row(
+            SEND,
+            ReplyError.smtp(550, "5.7.1 Relaying denied", command="RCPT"),
+            C.TEST_EMAIL_FAILED,
+            "relay_denied",
+        )
+    )
+    assert diagnosis.summary.startswith("You signed in, but the server would not pass")
+    assert "not treat this connection as signed in" not in diagnosis.summary
+    assert diagnosis.hints[0].startswith("Ask your provider or IT team whether")
+
+
+def test_a_repeated_reply_code_and_a_hash_code_leave_the_quoted_words() -> None:
+    assert server_words("550 #5.1.0 Address rejected <x@example.com> (state 14).") == (
+        "Address rejected <x@example.com> (state 14)"
+    )
+
+
+def test_a_password_refused_on_an_encrypted_connection_passes_the_words_on() -> None:
+    diagnosis = diagnosis_of(
+        Row(
+            I_LOGIN,
+            ReplyError.imap(
+                "NO",
+                "[PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure connections.",
+                command="LOGIN",
+            ),
+            C.IMAP_SETTINGS_INCORRECT,
+            "plaintext_auth_disabled",
+        )
+    )
+    assert diagnosis.cause == "plaintext_auth_disabled"
+    assert diagnosis.hints[-1].endswith(
+        '"Plaintext authentication disallowed on non-secure connections".'
+    )

@@ -7,7 +7,9 @@ import re
 # What to drop from a server's words before quoting them to a person: protocol codes,
 # tracking tokens and links (links are offered separately).
 _LEAD_CODES = re.compile(
-    r"^\s*(?:[245]\.\d{1,3}\.\d{1,3}\s*)?(?:\[[^\]]{0,80}\]\s*)?(?:\d{1,3}\s+(?=[A-Za-z]))?", re.I
+    r"^\s*(?:[245]\d\d[ -](?=\s*#?[245]\.))?\s*#?(?:[245]\.\d{1,3}\.\d{1,3}\s*)?"
+    r"(?:\[[^\]]{0,80}\]\s*)?(?:\d{1,3}\s+(?=[A-Za-z]))?",
+    re.I,
 )
 # A reply code repeated in brackets at the end ("(554.30)", "(#5.7.1)").
 _CODE_IN_BRACKETS = re.compile(r"\(\s*#?\s*[245]\d{0,2}(?:\.\d{1,3}){1,2}\s*\)")
