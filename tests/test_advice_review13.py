@@ -247,3 +247,20 @@ def test_a_password_refused_on_an_encrypted_connection_passes_the_words_on() -> 
     assert diagnosis.hints[-1].endswith(
         '"Plaintext authentication disallowed on non-secure connections".'
     )
+
+
+def test_a_rate_limit_from_a_server_that_only_receives_mail_is_not_waited_out() -> None:
+    diagnosis = diagnosis_of(
+        Row(
+            SEND,
+            ReplyError.smtp(
+                421, "4.7.28 mail sent from your IP has been rate limited", command="MAIL"
+            ),
+            C.TEST_EMAIL_FAILED,
+            "rate_limited",
+            host="aspmx.l.google.com",
+            port=25,
+        )
+    )
+    assert "only receives mail" in diagnosis.summary
+    assert not any(h.startswith("Wait") for h in diagnosis.hints)
