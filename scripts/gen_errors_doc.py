@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mailprobe import ErrorCategory, Stage, default_providers
-from mailprobe._rules._advice import Choice, causes, english
+from mailprobe._rules._advice import Choice, _read, causes, english
 from mailprobe._rules._facts import STAGE_GROUPS
 from mailprobe._rules._table import MATCHER_KEYS, CodeTable, DataRule, code_tables, data_rules
 
@@ -95,7 +95,9 @@ def render() -> str:
         "and replace the generic hints that are not marked *kept*, unless a hint marked",
         "*exact* applies (the server's words say precisely what is wrong). A few choices",
         "come before every cause's own (a receiving server typed for sending is named first,",
-        "whatever it refused): they are listed with each cause. Where the problem may pass, a",
+        "whatever it refused): they are listed with each cause. Such a server also makes every",
+        "failure permanent (`receiving_host_replied`): the fix is the server name, so a hint",
+        "marked *wait* (wait, or run the check again) is left out. Where the problem may pass, a",
         "step to contact someone uses its `.persist` wording (\"If it keeps happening, ...\"),",
         "and a step that passes on the server's words also passes on the page they point to",
         "(its `.link` wording).",
@@ -110,14 +112,16 @@ def render() -> str:
         where = ", ".join(f"`{s}`" for s in stages) or "any stage (chosen by cause)"
         lines.append(f"| {category.label} | `{category.value}` | {where} |")
     lines += ["", "## Causes", ""]
+    every_permanent = set(_read("causes.json").get("every_cause", {}).get("permanent_if", ()))
     for name, cause in sorted(causes().items()):
         lines += [f"### `{name}`", ""]
         lines.append(f"- category: {_category(cause.category)}")
         temporary = "yes" if cause.temporary else "no"
         if cause.temporary_if:
             temporary += f"; yes when {', '.join(cause.temporary_if)}"
-        if cause.permanent_if:
-            temporary += f"; no when {', '.join(cause.permanent_if)}"
+        own = [w for w in cause.permanent_if if w not in every_permanent]
+        if own:
+            temporary += f"; no when {', '.join(own)}"
         lines.append(f"- temporary: {temporary}")
         if cause.stages:
             lines.append(f"- met at: {_stages(cause.stages)}")
@@ -133,6 +137,7 @@ def render() -> str:
         lines.append("- hints, in order:")
         for c in cause.hints:
             kept = " *(kept)*" if c.keep else " *(exact: no provider steps)*" if c.exact else ""
+            kept += " *(wait)*" if c.wait else ""
             lines.append(f"  1. `{c.id}`{_when(c)}{kept}: {_placeholders(messages[c.id])}")
         lines.append("")
     rows = _rule_rows()

@@ -58,6 +58,9 @@ class Choice:
     # The server's words say exactly what is wrong: when it applies, the provider's
     # general steps for the cause are left out.
     exact: bool = False
+    # Waiting or running the check again is the step: shown only where the failure is
+    # temporary (a settings fix that waiting cannot bring makes it permanent).
+    wait: bool = False
 
     def applies(self, failure: Failure) -> bool:
         return all(PREDICATES[name](failure) for name in self.when)
@@ -105,6 +108,7 @@ def _choices(items: Iterable[Mapping[str, Any]]) -> tuple[Choice, ...]:
             when=tuple(i.get("if", ())),
             keep=bool(i.get("keep", False)),
             exact=bool(i.get("exact", False)),
+            wait=bool(i.get("wait", False)) or str(i["id"]).startswith("shared.retry"),
         )
         for i in items
     )
@@ -126,7 +130,7 @@ def causes() -> Mapping[str, Cause]:
             summary=_choices([*first.get("summary", ()), *entry["summary"]]),
             hints=_choices([*first.get("hints", ()), *entry["hints"]]),
             temporary_if=tuple(entry.get("temporary_if", ())),
-            permanent_if=tuple(entry.get("permanent_if", ())),
+            permanent_if=(*first.get("permanent_if", ()), *entry.get("permanent_if", ())),
             links=tuple(entry.get("links", ())),
             stages=stage_set(entry["stages"]) if "stages" in entry else None,
         )
@@ -257,7 +261,7 @@ def _hints(
             continue
         if steps_cover_app_passwords and "app_password" in choice.id:
             continue
-        if choice.id.startswith("shared.retry") and not temporary:
+        if choice.wait and not temporary:
             continue  # "try again" only where retrying may work
         # Where the problem may pass, a step to take "if it keeps happening" says so; a
         # step that passes on the server's words also passes on the page it names.

@@ -238,9 +238,14 @@ def _greeting_of_other_protocol(f: Failure) -> bool:
     # An SMTP server greets with "220 ...", an IMAP server with "* OK ...": one on the
     # other's port usually means the two servers' settings were swapped.
     said = (f.greeting or "") + " " + (str(f.error) if isinstance(f.error, ProtocolError) else "")
+    # A greeting quoted without its "220" or "* " still names its protocol.
     if f.protocol == "imap":
-        return bool(re.search(r"(?:^|[\s'\"])220[ -]", said))
-    return bool(re.search(r"\*\s+OK\b", said, re.I))
+        return bool(re.search(r"(?:^|[\s'\"])220[ -]", said)) or bool(
+            re.search(r"\bE?SMTP\b", said) and not re.search(r"\*\s+OK\b|\bIMAP", said, re.I)
+        )
+    return bool(re.search(r"\*\s+OK\b", said, re.I)) or bool(
+        re.search(r"\bIMAP(?:4(?:rev[12])?)?\b", said, re.I) and not re.search(r"\b220[ -]", said)
+    )
 
 
 def _greeting_of_pop3(f: Failure) -> bool:
@@ -449,6 +454,13 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "no_oauth2": lambda f: not f.oauth2,
     "host_receives_mail": lambda f: (
         f.protocol == "smtp" and bool(words.RECEIVING_HOST.search(f.host))
+    ),
+    # A server that only receives mail answered a sending stage: the fix is the server
+    # name, so waiting is no answer whatever the reply said.
+    "receiving_host_replied": lambda f: (
+        f.protocol == "smtp"
+        and isinstance(f.error, ReplyError)
+        and bool(words.RECEIVING_HOST.search(f.host))
     ),
     "host_not_receives_mail": lambda f: (
         not (f.protocol == "smtp" and words.RECEIVING_HOST.search(f.host))

@@ -75,7 +75,11 @@ MOVED = re.compile(
 )
 LINK = re.compile(r"https?://[^\s\"'<>)\]]+", re.I)
 REPUTATION = re.compile(r"\breputation\b", re.I)
-IN_USE = re.compile(r"\b(?:is |are )?(?:locked|in use|being used)\b|\block(?:ed)? by another", re.I)
+IN_USE = re.compile(
+    r"\b(?:is |are )?(?:locked|in use|being used|(?:currently|temporarily) reserved)\b"
+    r"|\block(?:ed)? by another",
+    re.I,
+)
 LICENCE = re.compile(r"\blicen[sc]e", re.I)
 
 SENDING_SERVICE = re.compile(

@@ -37,12 +37,22 @@ _LEFTOVER = re.compile(
     r"\b(?:for\s+more\s+(?:information|details|help)|learn\s+more|more\s+information)\b"
     r"(?:\s+(?:at|see|visit|go to)\b|[^.]*?\b(?:at|see|visit|go to)\b)?\s*[.:]?|"
     r"(?:\bfor (?:an? |more |further )?(?:explanation|details),?\s*)?"
+    r"\b(?:please )?(?:check|open|read) (?:this|the following) (?:url|link|page)\s*[.:]?|"
     r"\b(?:please )?(?:see|visit|go to|refer to)\s*"
     r"(?:\[[^\]\s]{1,12}\]|<[^>\s]{1,12}>)?\s*(?:[.:]|$)",
     re.I,
 )
 _BANNER = re.compile(r"\bESMTP\b.{0,40}$|^\S+\s+E?SMTP\b", re.I)
 _WORDS_LIMIT = 200
+# A word list reads best as words.
+_COMMON = frozenset(
+    "accepted access account address auth authentication authorization bad blocked busy"  # noqa: SIM905
+    " closed command content denied detected disabled error exceeded expired fail failed"
+    " failure forbidden found full infected invalid later limit locked login mail mailbox"
+    " malware message no not ok password permission please policy quota recipient refused"
+    " rejected relay required sender server service sorry spam suspended syntax temporary"
+    " timeout try unauthorized unavailable unknown user virus".split()
+)
 # A wait the server names: "Suggested Backoff Time: 178755 milliseconds", "try again in 5 minutes".
 _WAIT = re.compile(
     r"(?:backoff(?: time)?|retry(?: after| in)?|try (?:again )?(?:in|after)|again in|wait(?: for)?"
@@ -83,8 +93,15 @@ def server_words(text: str) -> str:
             words = f"{words}. {sentences[1].rstrip(' .')}"
     if len(words) > _WORDS_LIMIT:
         words = words[:_WORDS_LIMIT].rsplit(" ", 1)[0] + "..."
-    # A reply of a word or two ("Rejected") says nothing the summary does not.
-    return words if len(words.split()) >= 3 and sum(ch.isalpha() for ch in words) >= 8 else ""
+    # A reply of a word or two in common words ("Rejected", "Auth failed") says nothing the
+    # summary does not; two words with a term of the server's own ("qqt failure") name
+    # the fault for whoever runs it.
+    said = words.split()
+    if sum(ch.isalpha() for ch in words) < 8 or len(said) < 2:
+        return ""
+    if len(said) == 2 and all(w.strip(".,;:!'()").lower() in _COMMON for w in said):
+        return ""
+    return words
 
 
 def named_wait(text: str) -> str:
