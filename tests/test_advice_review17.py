@@ -1,4 +1,4 @@
-"""Advice classes the sixteenth hint review left open: an INBOX the server calls reserved
+"""Advice classes the sixteenth hint review left open, and held-out round 37's: an INBOX the server calls reserved
 is busy, not full; a short reply with a term of the server's own is passed on, one in
 common words is not; a server that only receives mail makes no failure temporary and no
 wait is advised; a greeting quoted without its "220" or "* " still shows the settings are
@@ -140,3 +140,44 @@ def test_a_greeting_without_its_code_still_shows_the_swap(
         Row(stage, ProtocolError("unexpected greeting: 'garbage on the line'"), C.UNAUTHORIZED, "")  # type: ignore[arg-type]
     )
     assert summary not in plain.summary
+
+
+def test_a_server_taking_no_mail_after_the_sign_in_says_the_sign_in_worked() -> None:
+    diagnosis = diagnosis_of(
+        Row(
+            SEND,
+            ReplyError.smtp(554, "Refused. Mail is not being accepted.", command="RCPT"),
+            C.TEST_EMAIL_FAILED,
+            "",
+        )
+    )
+    assert diagnosis.cause == "server_rejected_connection"
+    assert diagnosis.summary.startswith("The SMTP server accepted the sign-in but takes no mail")
+    assert "before any sign-in" not in diagnosis.summary
+    # A refusal naming the recipient stays the recipient's.
+    named = diagnosis_of(
+        Row(
+            SEND,
+            ReplyError.smtp(
+                554, "Refused. Mail is not being accepted at this address.", command="RCPT"
+            ),
+            C.TEST_EMAIL_FAILED,
+            "",
+        )
+    )
+    assert named.cause == "recipient_rejected"
+
+
+@pytest.mark.parametrize(
+    ("stage", "command", "text"),
+    [
+        (I_VALIDATE, "SELECT", "must be in AUTHENTICATED or SELECTED state"),
+        (I_VALIDATE, "SELECT", "SELECT not allowed now"),
+    ],
+)
+def test_an_imap_command_refused_in_the_wrong_state_is_the_apps(
+    stage: object, command: str, text: str
+) -> None:
+    error = ReplyError.imap("NO", text, command=command)
+    diagnosis = diagnosis_of(Row(stage, error, C.UNAUTHORIZED, ""))  # type: ignore[arg-type]
+    assert diagnosis.cause == "protocol_error"
