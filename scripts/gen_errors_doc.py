@@ -16,7 +16,14 @@ from typing import Any
 from mailprobe import ErrorCategory, Stage, default_providers
 from mailprobe._rules._advice import Choice, _read, causes, english
 from mailprobe._rules._facts import STAGE_GROUPS
-from mailprobe._rules._table import MATCHER_KEYS, CodeTable, DataRule, code_tables, data_rules
+from mailprobe._rules._phrases import phrases
+from mailprobe._rules._table import (
+    MATCHER_KEYS,
+    CodeTable,
+    DataRule,
+    code_tables,
+    data_rules,
+)
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "errors.md"
 
@@ -50,12 +57,14 @@ def _matchers(rule: DataRule, rows: dict[str, dict[str, Any]]) -> str:
     row = rows[rule.id]
     parts = []
     for key in MATCHER_KEYS:
-        if key in row and key not in ("text", "unless"):
+        if key in row and key not in ("text", "unless", "phrases"):
             value = row[key]
             shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
             parts.append(f"{key}: {shown}")
     if "text" in row:
         parts.append("text pattern")
+    if "phrases" in row:
+        parts.append(f"phrases: {row['phrases']} ({len(phrases()[row['phrases']])} languages)")
     return "; ".join(parts).replace("|", "\\|") or "-"
 
 
@@ -147,6 +156,10 @@ def render() -> str:
         "`src/mailprobe/_rules/rules.json`, tried from the highest priority down (the",
         "standards' code tables sit at priorities 50, 45 and 25). Every criterion given must",
         "hold; text patterns are case-insensitive regular expressions over the server's words.",
+        "A `phrases` criterion names a set of `src/mailprobe/_rules/phrases.json`: the words",
+        "servers use for a cause in other languages than English, one list of patterns per",
+        f"language ({', '.join(sorted(next(iter(phrases().values()))))}); the evidence says",
+        "which language matched.",
         "",
         "| rule | priority | cause | stages | matches on | source |",
         "| --- | --- | --- | --- | --- | --- |",

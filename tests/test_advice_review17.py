@@ -1,8 +1,9 @@
-"""Advice classes the sixteenth hint review left open, and held-out round 37's: an INBOX the server calls reserved
-is busy, not full; a short reply with a term of the server's own is passed on, one in
-common words is not; a server that only receives mail makes no failure temporary and no
-wait is advised; a greeting quoted without its "220" or "* " still shows the settings are
-swapped."""
+"""Advice classes the sixteenth hint review left open, and held-out round 37's: an INBOX
+the server calls reserved is busy, not full; a short reply with a term of the server's own
+is passed on, one in common words is not; a server that only receives mail makes no
+failure temporary and no wait is advised; a greeting quoted without its "220" or "* "
+still shows the settings are swapped; a server taking no mail after the sign-in says the
+sign-in worked; an IMAP command refused in the wrong state is the app's."""
 
 from __future__ import annotations
 

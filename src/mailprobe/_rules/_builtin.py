@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from typing import Callable, Optional
 
+from ._phrases import phrase_set
 from ._registry import Failure, Rule, RuleRegistry
 from ._table import code_tables, data_rules
 
@@ -21,15 +22,19 @@ def when(
     response_codes: Iterable[str] = (),
     commands: Iterable[str] = (),
     text: Optional[str] = None,
+    phrases: Optional[str] = None,
     test: Optional[Matcher] = None,
 ) -> Matcher:
     """A matcher true when every given criterion holds (criteria left out always hold).
 
-    ``text`` is a case-insensitive regular expression searched in the server's words.
+    ``text`` is a case-insensitive regular expression searched in the server's words;
+    ``phrases`` names a built-in set of other languages' words for a cause (a key of
+    ``phrases.json``, such as ``"sending_limit_exceeded"``).
     """
     code_set, enhanced_set = frozenset(codes), frozenset(enhanced)
     response_set, command_set = frozenset(response_codes), frozenset(commands)
     pattern = re.compile(text, re.I) if text else None
+    words = phrase_set(phrases) if phrases else None
 
     def match(f: Failure) -> bool:
         return (
@@ -39,6 +44,7 @@ def when(
             and (not response_set or f.response_code in response_set)
             and (not command_set or f.command in command_set)
             and (pattern is None or bool(pattern.search(f.text)))
+            and (words is None or words.search(f.text) is not None)
             and (test is None or test(f))
         )
 

@@ -39,6 +39,7 @@ from .._errors import (
 from .._models import Diagnosis
 from ._advice import causes, diagnose
 from ._facts import PREDICATES, stage_set
+from ._phrases import phrase_set
 from ._registry import Failure, Rule
 
 #: Error kinds a data rule may name, most specific first where they nest.
@@ -71,6 +72,7 @@ MATCHER_KEYS = (
     "missing",
     "providers",
     "text",
+    "phrases",
     "unless",
     "if",
 )
@@ -161,6 +163,14 @@ def _checks(row: Mapping[str, Any]) -> list[Check]:
             return ("text", found.group(0)) if found else None
 
         checks.append(text)
+    if row.get("phrases"):
+        words = phrase_set(row["phrases"])
+
+        def phrase(f: Failure) -> Optional[tuple[str, str]]:
+            found = words.search(f.text)
+            return ("phrase", f"{found[0]}: {found[1]}") if found else None
+
+        checks.append(phrase)
     if row.get("unless"):
         unless = re.compile(row["unless"], re.I)
         checks.append(lambda f: None if unless.search(f.text) else _PASS)
