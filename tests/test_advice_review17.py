@@ -3,7 +3,10 @@ the server calls reserved is busy, not full; a short reply with a term of the se
 is passed on, one in common words is not; a server that only receives mail makes no
 failure temporary and no wait is advised; a greeting quoted without its "220" or "* "
 still shows the settings are swapped; a server taking no mail after the sign-in says the
-sign-in worked; an IMAP command refused in the wrong state is the app's."""
+sign-in worked; an IMAP command refused in the wrong state is the app's. Then the
+seventeenth review's: a sender domain a letter from the server's is called a typo, a
+token for another account says so, a setup fault is as temporary as the server says, and
+a connection limit invents no wait."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from mailprobe import ErrorCategory as C
 from mailprobe import ProtocolError, ReplyError
 from mailprobe._rules._words import server_words
 
-from .test_rules import I_CONNECT, I_VALIDATE, S_CONNECT, SEND, Row, diagnosis_of
+from .test_rules import I_CONNECT, I_LOGIN, I_VALIDATE, S_CONNECT, S_LOGIN, SEND, Row, diagnosis_of
 
 
 @pytest.mark.parametrize(
@@ -182,3 +185,57 @@ def test_an_imap_command_refused_in_the_wrong_state_is_the_apps(
     error = ReplyError.imap("NO", text, command=command)
     diagnosis = diagnosis_of(Row(stage, error, C.UNAUTHORIZED, ""))  # type: ignore[arg-type]
     assert diagnosis.cause == "protocol_error"
+
+
+# -- the seventeenth review (30 wordings, half in other languages: 277/300) ---------------
+
+
+def test_a_sender_domain_a_letter_from_the_servers_is_called_a_typo() -> None:
+    row = Row(
+        SEND,
+        ReplyError.smtp(550, "5.1.8 Sender domain not found", command="MAIL"),
+        C.TEST_EMAIL_FAILED,
+        "sender_domain_invalid",
+    )
+    typo = diagnosis_of(row, email="alice@exmaple.com")
+    assert typo.hints[0] == (
+        "Check the email address for a typo: exmaple.com is one or two letters from "
+        "example.com, the domain of your server."
+    )
+    other = diagnosis_of(row, email="alice@faraway.org")
+    assert not any("one or two letters" in h for h in other.hints)
+
+
+def test_a_token_for_another_account_says_so() -> None:
+    text = "5.7.8 OAuth token subject bob@example.com does not match user alice@example.com"
+    diagnosis = diagnosis_of(
+        Row(S_LOGIN, ReplyError.smtp(535, text, command="AUTH"), C.UNAUTHORIZED, "", oauth2=True)
+    )
+    assert diagnosis.cause == "oauth_token_invalid"
+    assert "does not match the account the token belongs to" in diagnosis.summary
+    assert diagnosis.hints[0].startswith("Check that the email address entered here")
+
+
+@pytest.mark.parametrize(("code", "temporary"), [(451, True), (554, False)])
+def test_a_setup_fault_is_as_temporary_as_the_server_says(code: int, temporary: bool) -> None:
+    text = f"{code // 100}.3.5 Internal configuration problem on this host"
+    diagnosis = diagnosis_of(
+        Row(S_CONNECT, ReplyError.smtp(code, text, command="EHLO"), C.UNAUTHORIZED, "")
+    )
+    assert (diagnosis.cause, diagnosis.temporary) == ("server_error", temporary)
+    retry = any(h.startswith("Try again") for h in diagnosis.hints)
+    assert retry is temporary
+    assert ("will not help" in diagnosis.summary) is not temporary
+
+
+def test_a_connection_limit_invents_no_wait() -> None:
+    diagnosis = diagnosis_of(
+        Row(
+            I_LOGIN,
+            ReplyError.imap("NO", "[LIMIT] Too many simultaneous connections", command="LOGIN"),
+            C.UNAUTHORIZED,
+            "",
+        )
+    )
+    assert diagnosis.cause == "too_many_connections"
+    assert not any("minutes" in h for h in diagnosis.hints)

@@ -41,7 +41,7 @@ from ._provider_facts import (
     sibling,
     swapped_both,
 )
-from ._words import named_wait, near_name_for, server_words
+from ._words import named_wait, near_domain_for, near_name_for, server_words
 
 if TYPE_CHECKING:
     from ._registry import Failure
@@ -179,6 +179,7 @@ def facts(f: Failure) -> dict[str, str]:
         "login": f.login,
         "email": f.email,
         "email_domain": domain,
+        "domain_guess": near_domain_for(f.email, (f.host, f.other_host)),
         "local_part": local_part,
         "recipient": f.test_recipient or "",
         "step": _STEPS.get(f.stage, ""),
@@ -349,6 +350,7 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "pop3_sibling_known": lambda f: _greeting_of_pop3(f) and bool(sibling(f)),
     "near_name": lambda f: bool(near_name(f)),
     "no_near_name": lambda f: not near_name(f),
+    "domain_guess": lambda f: bool(near_domain_for(f.email, (f.host, f.other_host))),
     "consumer_address": consumer_address,
     "provider_password_retired": provider_password_retired,
     "words_unknown_user": lambda f: bool(words.UNKNOWN_USER.search(f.text)),
@@ -473,6 +475,11 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "words_not_allowed": lambda f: bool(words.NOT_ALLOWED.search(f.text)),
     "words_about_format": lambda f: bool(words.FORMAT.search(f.text)),
     "words_oauth_user": lambda f: bool(words.OAUTH_USER.search(f.text)),
+    # A setup fault the server calls permanent (a 4xx one may be fixed while it waits).
+    "words_server_setup_permanent": lambda f: (
+        bool(words.SERVER_SETUP.search(f.text))
+        and not (isinstance(f.error, ReplyError) and (f.code or 0) // 100 == 4)
+    ),
     "words_address_form": lambda f: bool(words.ADDRESS_FORM.search(f.text)),
     "words_raise_limit": lambda f: bool(words.RAISE_LIMIT.search(f.text)),
     "words_failed_attempts": lambda f: bool(words.FAILED_ATTEMPTS.search(f.text)),

@@ -155,7 +155,10 @@ DOMAIN_NOT_REGISTERED = re.compile(
 # A sign-in token refused because of the user it was sent for, not the token itself.
 OAUTH_USER = re.compile(
     r"\buser(?: ?name| address| id)?\b.{0,30}?\b(?:is )?(?:not valid|invalid|mismatch\w*|"
-    r"does not match|doesn.t match|unknown)\b|\baddress (?:provided )?is not valid\b",
+    r"does not match|doesn.t match|unknown)\b|\baddress (?:provided )?is not valid\b|"
+    r"\b(?:subject|owner|account|identity|user)\b.{0,60}?\b(?:does not|doesn.t) match (?:the )?"
+    r"(?:user|account|login|sender|address)\b|\b(?:issued|granted) (?:for|to) (?:a )?"
+    r"(?:different|another) (?:user|account)\b",
     re.I,
 )
 # A sender address the server calls malformed rather than refused.

@@ -160,3 +160,19 @@ def near_name_for(host: str, email: str, protocol: str) -> str:
         if 0 < _edits(host, name) <= 2:
             return name
     return ""
+
+
+def near_domain_for(email: str, hosts: tuple[str, ...]) -> str:
+    """The domain of one of ``hosts`` that the address's domain is one or two letters
+    from (``example.com`` for ``alice@exmaple.com`` and ``smtp.example.com``)."""
+    domain = email.rpartition("@")[2].lower()
+    if not domain:
+        return ""
+    for host in hosts:
+        labels = host.lower().rstrip(".").split(".")
+        for start in range(len(labels) - 1):
+            candidate = ".".join(labels[start:])
+            if 0 < _edits(domain, candidate) <= 2:
+                return candidate
+    return ""
+
