@@ -249,6 +249,14 @@ def _greeting_of_other_protocol(f: Failure) -> bool:
     )
 
 
+def _host_receives_mail(f: Failure) -> bool:
+    return f.protocol == "smtp" and bool(words.RECEIVING_HOST.search(f.host))
+
+
+def _reply_temporary(f: Failure) -> bool:
+    return isinstance(f.error, ReplyError) and (f.code or 0) // 100 == 4
+
+
 def _greeting_of_pop3(f: Failure) -> bool:
     # A POP3 server greets with "+OK": the person typed the POP3 server for IMAP.
     said = (f.greeting or "") + " " + (str(f.error) if isinstance(f.error, ProtocolError) else "")
@@ -454,19 +462,13 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "smtp_stage": lambda f: f.protocol == "smtp",
     "oauth_scope_named": lambda f: bool(_challenge_field(f.challenge, "scope")),
     "no_oauth2": lambda f: not f.oauth2,
-    "host_receives_mail": lambda f: (
-        f.protocol == "smtp" and bool(words.RECEIVING_HOST.search(f.host))
-    ),
+    "host_receives_mail": _host_receives_mail,
     # A server that only receives mail answered a sending stage: the fix is the server
     # name, so waiting is no answer whatever the reply said.
     "receiving_host_replied": lambda f: (
-        f.protocol == "smtp"
-        and isinstance(f.error, ReplyError)
-        and bool(words.RECEIVING_HOST.search(f.host))
+        _host_receives_mail(f) and isinstance(f.error, ReplyError)
     ),
-    "host_not_receives_mail": lambda f: (
-        not (f.protocol == "smtp" and words.RECEIVING_HOST.search(f.host))
-    ),
+    "host_not_receives_mail": lambda f: not _host_receives_mail(f),
     "host_not_receiving": lambda f: not words.RECEIVING_HOST.search(f.host),
     "missing_imap_version": lambda f: (
         isinstance(f.error, CapabilityError) and "IMAP4rev1" in f.error.missing
@@ -477,8 +479,7 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "words_oauth_user": lambda f: bool(words.OAUTH_USER.search(f.text)),
     # A setup fault the server calls permanent (a 4xx one may be fixed while it waits).
     "words_server_setup_permanent": lambda f: (
-        bool(words.SERVER_SETUP.search(f.text))
-        and not (isinstance(f.error, ReplyError) and (f.code or 0) // 100 == 4)
+        bool(words.SERVER_SETUP.search(f.text)) and not _reply_temporary(f)
     ),
     "words_address_form": lambda f: bool(words.ADDRESS_FORM.search(f.text)),
     "words_raise_limit": lambda f: bool(words.RAISE_LIMIT.search(f.text)),
@@ -504,7 +505,7 @@ PREDICATES: dict[str, Callable[[Failure], bool]] = {
     "reply_no": lambda f: f.status == "NO",
     "reply_bye": lambda f: f.status == "BYE",
     "no_server_words": lambda f: not server_words(f.text),
-    "reply_temporary": lambda f: isinstance(f.error, ReplyError) and (f.code or 0) // 100 == 4,
+    "reply_temporary": _reply_temporary,
 }
 
 
